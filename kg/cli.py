@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -53,27 +55,188 @@ def ontology_build() -> None:
         click.echo(f"wrote {path}")
 
 
+@ontology.command("docs")
+def ontology_docs() -> None:
+    """Write the HTML documentation of the ontology (pyLODE), served by the UI at /docs."""
+    from kg.docs import ontology_docs as write_docs
+
+    click.echo(f"wrote {write_docs(_settings().ontology, force=True)}")
+
+
 # --- the graph (issue 3) ------------------------------------------------------------------
+
+
+@contextmanager
+def _opened_store(store: str | None):
+    """Open the store for one command and close it after, releasing the directory lock."""
+    from kg.store import open_store
+
+    kg_store = open_store(_settings(store))
+    try:
+        yield kg_store
+    finally:
+        kg_store.close()
+
+
+def _echo_problems(problems) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=True)
+
+
+def _case_data_failed(e) -> None:
+    """Print every problem of a failed validation and exit 1."""
+    _echo_problems(e.problems)
+    errors = sum(p.is_error for p in e.problems)
+    click.echo(f"{errors} error(s); nothing was written", err=True)
+    sys.exit(1)
 
 
 @main.command("build")
 @click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
-@click.option("--if-missing", is_flag=True, help="Do nothing if the store already exists.")
+@click.option("--if-missing", is_flag=True, help="Do nothing if the store already holds a build.")
 def build(store: str | None, if_missing: bool) -> None:
-    """Build the store from the ontology and the shipped cases, with inferences."""
-    from pathlib import Path
+    """Build the store afresh: the ontology, every case file in cases/, and the inferences."""
+    import time
 
+    from kg.errors import CaseDataError
+    from kg.load import build_store, is_built
     from kg.store import open_store
-    from kg.ontology import load_ontology_graph
-    from kg.namespaces import ONTOLOGY_GRAPH
 
     settings = _settings(store)
     if if_missing and Path(settings.store).exists():
-        click.echo(f"store exists: {settings.store}")
-        return
-    kg_store = open_store(settings)
-    kg_store.replace_graphs({ONTOLOGY_GRAPH: load_ontology_graph(settings.ontology)})
-    click.echo(f"built {settings.store}: {len(kg_store)} quads")
+        existing = open_store(settings)
+        built = is_built(existing)
+        existing.close()
+        if built:
+            click.echo(f"store exists: {settings.store}")
+            return
+    started = time.perf_counter()
+    try:
+        kg_store, report = build_store(settings, progress=True)
+    except CaseDataError as e:
+        _case_data_failed(e)
+    _echo_problems(report.warnings)
+    click.echo(f"built {settings.store}: {len(report.cases)} cases, {len(kg_store)} quads "
+               f"in {time.perf_counter() - started:.1f} s")
+    kg_store.close()
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check case files (YAML or .xlsx, or folders of them); print every problem; exit 1 on errors."""
+    from kg.validate import validate_paths
+
+    report = validate_paths(paths, progress=True)
+    _echo_problems(report.problems)
+    click.echo(f"{len(report.cases)} case(s) valid, {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    if report.errors:
+        sys.exit(1)
+
+
+@main.command("load")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
+@click.option("--no-reason", is_flag=True, help="Skip re-computing the inferred graph.")
+def load(paths: tuple[Path, ...], store: str | None, no_reason: bool) -> None:
+    """Validate case files and, if all pass, replace their case graphs in one transaction."""
+    from kg.errors import CaseDataError
+    from kg.load import load_cases
+
+    with _opened_store(store) as kg_store:
+        try:
+            report = load_cases(kg_store, paths, reason=not no_reason, progress=True)
+        except CaseDataError as e:
+            _case_data_failed(e)
+    _echo_problems(report.warnings)
+    click.echo(f"loaded {len(report.cases)} case(s): {', '.join(c.id for c in report.cases)}")
+
+
+@main.command("dump")
+@click.argument("output", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
+@click.option("--format", "format_name", type=click.Choice(["nquads", "trig"]), help="Default: from the suffix, else nquads.")
+def dump(output: Path | None, store: str | None, format_name: str | None) -> None:
+    """Write the whole dataset (every graph) to OUTPUT, or to standard output."""
+    from kg.load import dump_format, dump_store
+
+    format_name = dump_format(format_name, output)
+    with _opened_store(store) as kg_store:
+        if output is None:
+            dump_store(kg_store, sys.stdout.buffer, format_name)
+            sys.stdout.buffer.flush()
+        else:
+            dump_store(kg_store, output, format_name)
+            click.echo(f"wrote {len(kg_store)} quads to {output}", err=True)
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
+@click.option("--format", "format_name", type=click.Choice(["nquads", "trig"]), help="Default: from the suffix, else nquads.")
+def restore(source: Path, store: str | None, format_name: str | None) -> None:
+    """Replace the whole dataset by a dump; a dump that does not parse changes nothing."""
+    from kg.load import dump_format, restore_store
+
+    format_name = dump_format(format_name, source)
+    with _opened_store(store) as kg_store:
+        count = restore_store(kg_store, source, format_name, name=str(source))
+    click.echo(f"restored {count} quads from {source}")
+
+
+@main.command("query")
+@click.argument("sparql")
+@click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
+@click.option("--format", "format_name", type=click.Choice(["table", "csv", "json", "turtle"]), default="table",
+              show_default=True)
+def query(sparql: str, store: str | None, format_name: str) -> None:
+    """Run a SPARQL query (the default graph is the union of all graphs) and print the results."""
+    from kg.results import render
+
+    with _opened_store(store) as kg_store:
+        text = render(kg_store.query(sparql), format_name)
+    click.echo(text, nl=False)
+
+
+# --- named queries (issue 5) --------------------------------------------------------------
+
+
+@main.group()
+def queries() -> None:
+    """Check and list the named-query library (queries/*.rq)."""
+
+
+@queries.command("check")
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Query folder (default: COPROKG_QUERIES or queries/).")
+def queries_check(directory: Path | None) -> None:
+    """Check every query's header against the query and the ontology; exit 1 if any file is malformed."""
+    from kg.queries import load_library, ontology_vocabulary
+
+    settings = _settings()
+    vocabulary = ontology_vocabulary(settings.ontology) if settings.ontology.exists() else None
+    library = load_library(directory or settings.queries, vocabulary)
+    for problem in library.problems:
+        click.echo(f"error: {problem}", err=True)
+    click.echo(f"{len(library.queries)} queries ok, {len(library.problems)} malformed")
+    if library.problems:
+        sys.exit(1)
+
+
+@queries.command("list")
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Query folder (default: COPROKG_QUERIES or queries/).")
+def queries_list(directory: Path | None) -> None:
+    """List the queries that pass their checks, with competency questions and parameters."""
+    from kg.queries import load_library
+
+    library = load_library(directory or _settings().queries)
+    for query in library.queries.values():
+        questions = ",".join(map(str, query.competency_questions)) or "-"
+        click.echo(f"{query.name}  [CQ {questions}]  {query.summary}")
+        for param in query.parameters:
+            flag = "required" if param.required else f"optional, default {param.default}" if param.default else "optional"
+            click.echo(f"    {param.name}: {param.describe()} ({flag})")
+    if library.problems:
+        click.echo(f"({len(library.problems)} malformed file(s) skipped; run `coprokg queries check`)", err=True)
 
 
 # --- serving (issue 4) --------------------------------------------------------------------
@@ -81,11 +244,17 @@ def build(store: str | None, if_missing: bool) -> None:
 
 @main.command("serve")
 @click.option("--store", help="Store directory, or sparql:QUERY_URL[,UPDATE_URL] for a remote store.")
-def serve(store: str | None) -> None:
-    """Serve the SPARQL endpoint, query API and UI."""
-    from server import create_app
+@click.option("--host", help="Address to bind (default: COPROKG_HOST or 127.0.0.1).")
+@click.option("--port", help="Port to bind (default: COPROKG_PORT or 8000).")
+def serve(store: str | None, host: str | None, port: str | None) -> None:
+    """Serve the SPARQL endpoint, graph store, query API and UI under gunicorn."""
+    import os
 
-    settings = _settings(store)
-    app = create_app(settings)
-    click.echo(f"CoproKG serving on http://{settings.host}:{settings.port}/")
-    app.run(host=settings.host, port=settings.port)
+    from server.serving import serve as run_server
+
+    # Options go through the same checks as the variables they stand for.
+    overrides = {"COPROKG_STORE": store, "COPROKG_HOST": host, "COPROKG_PORT": port}
+    settings = Settings.from_env({**os.environ, **{k: v for k, v in overrides.items() if v}})
+    mode = "read-write (bearer token set)" if settings.token else "read-only (COPROKG_TOKEN unset)"
+    click.echo(f"CoproKG serving {settings.store} on http://{settings.host}:{settings.port}/sparql, {mode}")
+    run_server(settings)

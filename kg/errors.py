@@ -47,12 +47,52 @@ class UnsupportedMediaType(KGError):
     status, title = 415, "Unsupported media type"
 
 
+class InvalidParameter(BadRequest):
+    """A named-query parameter value that is missing, unknown, of the wrong type or not allowed."""
+
+    title = "Invalid query parameter"
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        self.parameter = parameter
+        super().__init__(f"parameter '{parameter}': {problem}")
+
+
+class NamedQueryError(KGError):
+    """A malformed queries/*.rq file; the message names the file and line."""
+
+    status, title = 500, "Malformed named query"
+
+
+class QueryEvaluationError(KGError):
+    """A query or update that parsed but failed while running; nothing was written."""
+
+    status, title = 500, "Query evaluation failed"
+
+
 class QueryTimeout(KGError):
     status, title = 503, "Query timed out"
 
 
 class StoreUnavailable(KGError):
     status, title = 503, "Store unavailable"
+
+
+class ReasoningError(KGError):
+    """The OWL reasoner (reasonable or HermiT) failed, or found the ontology + cases inconsistent."""
+
+    status, title = 500, "Reasoning failed"
+
+
+class InconsistentOntology(ReasoningError):
+    """HermiT proved the ontology (with any data loaded beside it) inconsistent."""
+
+    title = "Inconsistent ontology or data"
+
+
+class OntologySyntaxError(KGError):
+    """The ontology source does not parse; the message names the file and line."""
+
+    status, title = 500, "Malformed ontology source"
 
 
 class CaseDataError(KGError):

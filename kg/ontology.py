@@ -1,34 +1,134 @@
-"""Load the ontology's Turtle source and write its release artefacts."""
+"""Load the ontology's Turtle source, write its release artefacts and classify it with HermiT."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib import Graph
+from rdflib.plugins.parsers.notation3 import BadSyntax
+
+from kg.errors import InconsistentOntology, OntologySyntaxError, ReasoningError
 
 # Release syntax -> (file suffix, rdflib format). RDF/XML is for owlready2 and older tools.
 RELEASE_SUFFIX_TO_FORMAT = {".owl": "xml", ".nt": "nt", ".jsonld": "json-ld"}
 
 
 def load_ontology_graph(source: Path) -> Graph:
-    """Parse the Turtle source."""
+    """Parse the Turtle source.
+
+    Raises:
+        OntologySyntaxError: the file is missing or is not valid Turtle; the message names file and line.
+    """
     graph = Graph()
-    graph.parse(source, format="turtle")
+    try:
+        graph.parse(source, format="turtle")
+    except FileNotFoundError:
+        raise OntologySyntaxError(f"{source}: no such file") from None
+    except BadSyntax as e:
+        # rdflib counts lines from 0; editors count from 1. Its str() repeats the whole file.
+        why = getattr(e, "_why", None) or str(e)
+        raise OntologySyntaxError(f"{source}, line {e.lines + 1}: {why}") from None
+    except ValueError as e:  # e.g. a malformed IRI or literal that the parser hands to rdflib terms
+        raise OntologySyntaxError(f"{source}: {e}") from None
     return graph
 
 
 def build_dir(source: Path) -> Path:
+    """Name the directory that holds the generated artefacts of `source`."""
     return source.parent / "build"
 
 
 def build_artefacts(source: Path) -> list[Path]:
-    """Write the ontology in each release syntax next to the source, under build/."""
+    """Write the ontology in each release syntax next to the source, under build/.
+
+    Each file is written to a temporary name first and then renamed, so a failed build
+    never leaves a half-written artefact behind.
+
+    Raises:
+        OntologySyntaxError: the source does not parse (no artefact is touched).
+    """
     graph = load_ontology_graph(source)
     out = build_dir(source)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for suffix, fmt in RELEASE_SUFFIX_TO_FORMAT.items():
         path = out / (source.stem + suffix)
-        graph.serialize(path, format=fmt, encoding="utf-8")
+        partial = path.with_name(f".{path.name}.partial")
+        graph.serialize(partial, format=fmt, encoding="utf-8")
+        os.replace(partial, path)
         written.append(path)
     return written
+
+
+@dataclass
+class HermitResult:
+    """What one HermiT run produced: the owlready2 World holding asserted + inferred facts."""
+
+    world: object  # owlready2.World; typed loosely so importing this module does not import owlready2
+
+    def unsatisfiable_classes(self) -> list[str]:
+        """List the IRIs of classes HermiT found unsatisfiable (other than owl:Nothing)."""
+        return sorted(c.iri for c in self.world.inconsistent_classes() if c.iri != "http://www.w3.org/2002/07/owl#Nothing")
+
+    def types_of(self, iri: str) -> set[str]:
+        """Return the IRIs of the named classes an individual belongs to after reasoning (direct types)."""
+        individual = self.world[iri]
+        if individual is None:
+            raise KeyError(iri)
+        return {c.iri for c in individual.is_a if hasattr(c, "iri")}
+
+    def objects(self, subject: str, predicate: str) -> set[str]:
+        """Return the IRIs linked from `subject` by object property `predicate`, inferred ones included."""
+        individual, prop = self.world[subject], self.world[predicate]
+        if individual is None or prop is None:
+            raise KeyError(subject if individual is None else predicate)
+        return {o.iri for o in prop[individual] if hasattr(o, "iri")}
+
+
+def run_hermit(sources: Iterable[Path | Graph], *, infer_property_values: bool = True,
+               ignore_unsupported_datatypes: bool = False) -> HermitResult:
+    """Load RDF/XML files or rdflib graphs into a fresh owlready2 World and classify them with HermiT.
+
+    Pass the ontology's RDF/XML artefact (ontology/build/coprokg.owl) or its graph first, then any
+    data. With `infer_property_values`, inferred object-property values (cop:hasMode, the
+    cop:supportsOutcome chain) are added to the World. Data with xsd:date literals needs
+    `ignore_unsupported_datatypes`: HermiT accepts only the OWL 2 datatype map.
+
+    Raises:
+        InconsistentOntology: HermiT proved the sources inconsistent (for example a case with both
+            high and low governance authority).
+        ReasoningError: Java or HermiT could not run, or owlready2 could not read a source.
+    """
+    import owlready2  # deferred: it starts a quadstore and looks for Java on import
+
+    world = owlready2.World()
+    with tempfile.TemporaryDirectory(prefix="coprokg-hermit-") as tmp:
+        try:
+            for n, source in enumerate(sources):
+                if isinstance(source, Graph):
+                    path = Path(tmp) / f"source-{n}.owl"
+                    source.serialize(path, format="xml", encoding="utf-8")
+                else:
+                    path = Path(source)
+                world.get_ontology(path.resolve().as_uri()).load()
+            owlready2.sync_reasoner_hermit(world, infer_property_values=infer_property_values, debug=0,
+                                           ignore_unsupported_datatypes=ignore_unsupported_datatypes)
+        except owlready2.OwlReadyInconsistentOntologyError as e:
+            raise InconsistentOntology("HermiT: the ontology and the data loaded with it are inconsistent") from e
+        except owlready2.OwlReadyJavaError as e:
+            raise ReasoningError(f"HermiT failed: {_java_message(str(e))}") from e
+        except (OSError, owlready2.OwlReadyError, ValueError) as e:
+            raise ReasoningError(f"owlready2 could not load or reason: {e}") from e
+    return HermitResult(world)
+
+
+def _java_message(text: str) -> str:
+    """Keep the line of a Java stack trace that says what went wrong."""
+    for line in text.splitlines():
+        if "Exception" in line:
+            return line.strip()
+    return text.strip().splitlines()[0] if text.strip() else "no message"

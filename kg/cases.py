@@ -1,0 +1,618 @@
+"""Case files (YAML, .xlsx) -> located documents -> one rdflib Graph per case."""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
+from yaml.constructor import ConstructorError, SafeConstructor
+
+from kg.config import ROOT
+from kg.namespaces import COP, ID, case_graph, case_iri
+
+# --- vocabularies: the words a case file may use, and the ontology terms they stand for ----
+
+SECTOR_TO_IRI = {
+    "state": COP.StateSector,
+    "market": COP.MarketSector,
+    "society": COP.SocietySector,
+    "family": COP.FamilySector,
+}
+ROLE_TO_IRI = {
+    "commissioner": COP.Commissioner,
+    "funder": COP.Funder,
+    "facility-provider": COP.FacilityProvider,
+    "service-operator": COP.ServiceOperator,
+    "regulator": COP.Regulator,
+    "platform-builder": COP.PlatformBuilder,
+    "service-user": COP.ServiceUser,
+    "volunteer": COP.Volunteer,
+    "care-giver": COP.CareGiver,
+}
+ARRANGEMENT_TO_IRI = {
+    "public-construction-private-operation": COP.PublicConstructionPrivateOperation,
+    "private-construction-public-assistance": COP.PrivateConstructionPublicAssistance,
+    "other": COP.OtherArrangement,
+}
+SERVICE_TO_IRI = {
+    "meals": COP.MealService,
+    "day-care": COP.DayCare,
+    "home-care": COP.HomeCare,
+    "institutional-care": COP.InstitutionalCare,
+    "health-care": COP.HealthCare,
+    "cultural-activities": COP.CulturalActivities,
+}
+AUTHORITY_TO_IRI = {"high": COP.HighAuthority, "low": COP.LowAuthority}
+RESOURCES_TO_IRI = {"high": COP.HighConcentration, "low": COP.LowConcentration}
+STAGE_TO_IRI = {"design": COP.DesignStage, "operation": COP.OperationStage, "evaluation": COP.EvaluationStage}
+MECHANISM_TO_IRI = {
+    "emergence": COP.EmergenceMechanism,
+    "adjustment": COP.AdjustmentMechanism,
+    "survival": COP.SurvivalMechanism,
+}
+STRATEGY_TO_IRI = {"aggregation": COP.Aggregation, "coordination": COP.Coordination, "encapsulation": COP.Encapsulation}
+OUTCOME_TO_IRI = {
+    "subject-compatibility-raised": COP.SubjectCompatibilityRaised,
+    "cooperation-matching-improved": COP.CooperationMatchingImproved,
+    "collective-participation-realised": COP.CollectiveParticipationRealised,
+    "organisations-cluster-in-field": COP.OrganisationsClusterInField,
+    "interest-equilibrium-raised": COP.InterestEquilibriumRaised,
+    "cooperative-synergy-improved": COP.CooperativeSynergyImproved,
+    "cooperation-cost-reduced": COP.CooperationCostReduced,
+    "coordinated-development-realised": COP.CoordinatedDevelopmentRealised,
+    "action-stability-raised": COP.ActionStabilityRaised,
+    "cooperation-sustainability-raised": COP.CooperationSustainabilityRaised,
+    "collective-survival-secured": COP.CollectiveSurvivalSecured,
+}
+CONDITION_TO_IRI = {
+    "service-immature": COP.ServiceImmature,
+    "area-needs-top-down-deployment": COP.AreaNeedsTopDownDeployment,
+    "partners-weak-and-few": COP.PartnersWeakAndFew,
+    "leaders-have-rich-social-ties": COP.LeadersHaveRichSocialTies,
+    "partners-strong-professionals": COP.PartnersStrongProfessionals,
+    "results-measurable-by-market": COP.ResultsMeasurableByMarket,
+    "service-must-transform-or-upgrade": COP.ServiceMustTransformOrUpgrade,
+    "partners-somewhat-strong-but-lack-key-resources": COP.PartnersSomewhatStrongButLackKeyResources,
+}
+CHARACTERISTIC_TO_IRI = {
+    "diverse-subjects": COP.DiverseSubjects,
+    "common-goals": COP.CommonGoals,
+    "interactive-processes": COP.InteractiveProcesses,
+    "reciprocal-interests": COP.ReciprocalInterests,
+}
+INDICATOR_TO_IRI = {
+    "operating-at-loss": COP.OperatingAtLoss,
+    "service-volume": COP.ServiceVolume,
+    "user-satisfaction": COP.UserSatisfaction,
+    "financial-balance": COP.FinancialBalance,
+}
+EVIDENCE_KIND_TO_IRI = {
+    "interview": COP.SemiStructuredInterview,
+    "focus-group": COP.FocusGroup,
+    "secondary-data": COP.SecondaryData,
+}
+# The theory's pairing of stage, mechanism and strategy (concept map section 4).
+STAGE_TO_MECHANISM = {"design": "emergence", "operation": "adjustment", "evaluation": "survival"}
+STAGE_TO_STRATEGY = {"design": "aggregation", "operation": "coordination", "evaluation": "encapsulation"}
+
+CASE_SUFFIXES = (".yaml", ".yml", ".xlsx")
+
+# --- where things are, and what is wrong with them ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a case file: a YAML line, or an .xlsx sheet and row."""
+
+    file: str
+    line: int | None = None
+    sheet: str | None = None
+    row: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"{self.file}:{self.line}"
+        if self.sheet is not None:
+            return f"{self.file} sheet {self.sheet}" + (f" row {self.row}" if self.row is not None else "")
+        return self.file
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or, as a warning, surprising) in a case file."""
+
+    where: Where
+    field: str | None
+    message: str
+    severity: str = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def __str__(self) -> str:
+        prefix = "warning: " if not self.is_error else ""
+        place = f"{self.where} {self.field}" if self.field else str(self.where)
+        return f"{prefix}{place}: {self.message}"
+
+
+@dataclass
+class Node:
+    """A value read from a case file with its place and the field name to report it by."""
+
+    value: Any  # a scalar, list[Node] or dict[str, Node]
+    where: Where
+    label: str
+
+    def child_label(self, name: str) -> str:
+        """Name a field of this record: a path in YAML, the bare column name in a sheet."""
+        if self.where.sheet is not None or not self.label:
+            return name
+        return f"{self.label}.{name}"
+
+
+def display_name(path: Path) -> str:
+    """Name a file relative to the project (or the working directory), never absolutely."""
+    path = Path(path).resolve()
+    for base in (ROOT, Path.cwd().resolve()):
+        if path.is_relative_to(base):
+            return path.relative_to(base).as_posix()
+    return path.name
+
+
+def source_iri(display: str) -> URIRef:
+    """Turn a project-relative file name into the relative `file:` IRI used as provenance."""
+    return URIRef("file:" + urllib.parse.quote(display))
+
+
+# --- YAML ---------------------------------------------------------------------------------
+
+
+def read_yaml(path: Path, display: str | None = None) -> tuple[list[Node], list[Problem]]:
+    """Read one YAML case file into a located document (or problems)."""
+    display = display or display_name(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        return [], [Problem(Where(display), None, f"not UTF-8 text ({e.reason} at byte {e.start})")]
+    return parse_yaml_text(text, display)
+
+
+def parse_yaml_text(text: str, display: str) -> tuple[list[Node], list[Problem]]:
+    """Parse YAML text into a located document, keeping each value's line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = Where(display, mark.line + 1) if mark else Where(display)
+        column = f" (column {mark.column + 1})" if mark else ""
+        return [], [Problem(where, None, f"not valid YAML: {e.problem or e.context}{column}")]
+    except yaml.YAMLError as e:
+        return [], [Problem(Where(display), None, f"not valid YAML: {e}")]
+    if root is None:
+        return [], [Problem(Where(display, 1), None, "the file is empty; a case file holds one mapping of case fields")]
+    problems: list[Problem] = []
+    node = _yaml_node(root, display, "", problems, SafeConstructor(), set())
+    return ([node] if node is not None else []), problems
+
+
+def _yaml_node(raw, display, label, problems, constructor, active) -> Node | None:
+    where = Where(display, raw.start_mark.line + 1)
+    if id(raw) in active:  # an alias that contains itself
+        problems.append(Problem(where, label or None, "a YAML alias refers to itself"))
+        return None
+    if isinstance(raw, yaml.ScalarNode):
+        try:
+            return Node(constructor.construct_object(raw, deep=True), where, label)
+        except (ConstructorError, ValueError, TypeError, OverflowError) as e:
+            if raw.tag == "tag:yaml.org,2002:timestamp":  # looks like a date but is none: let the field say so
+                return Node(raw.value, where, label)
+            problems.append(Problem(where, label or None, f"cannot read value {raw.value!r}: {_first_line(e)}"))
+            return None
+    active = active | {id(raw)}
+    if isinstance(raw, yaml.SequenceNode):
+        items = [_yaml_node(item, display, f"{label}[{i}]", problems, constructor, active) for i, item in enumerate(raw.value)]
+        return Node([item for item in items if item is not None], where, label)
+    record: dict[str, Node] = {}
+    for key, value in raw.value:
+        key_where = Where(display, key.start_mark.line + 1)
+        name = key.value if isinstance(key, yaml.ScalarNode) else None
+        if not isinstance(name, str) or key.tag != "tag:yaml.org,2002:str" or not name:
+            problems.append(Problem(key_where, label or None, f"field names must be text, not {_describe_key(key)}"))
+            continue
+        child_label = f"{label}.{name}" if label else name
+        if name in record:
+            problems.append(Problem(key_where, child_label, f"duplicate field (first given on line {record[name].where.line})"))
+            continue
+        child = _yaml_node(value, display, child_label, problems, constructor, active)
+        if child is not None:
+            # Report a field at its key's line: a block value starts a line later.
+            record[name] = Node(child.value, key_where, child_label)
+    return Node(record, where, label)
+
+
+def _describe_key(key) -> str:
+    if isinstance(key, yaml.ScalarNode):
+        return repr(key.value)
+    return "a list" if isinstance(key, yaml.SequenceNode) else "a mapping"
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+# --- .xlsx --------------------------------------------------------------------------------
+
+# Sheet -> the columns it may have; `case` ties a row to its case. Text columns may also be
+# given per language as `column@zh` (a bare column is English).
+SHEET_COLUMNS = {
+    "cases": (
+        "id", "illustrative", "name", "city", "province", "period", "services", "arrangement", "description",
+        "authority", "authority_justification", "authority_evidence",
+        "resources", "resources_justification", "resources_evidence", "characteristics",
+    ),
+    "actors": ("case", "id", "name", "sector"),
+    "participations": ("case", "actor", "role"),
+    "observations": ("case", "stage", "mechanism", "strategy", "outcomes", "actors", "evidence", "description"),
+    "evidence": ("case", "id", "kind", "date", "quotation", "supports"),
+    "conditions": ("case", "condition", "holds", "justification", "evidence"),
+    "performance": ("case", "indicator", "value", "description", "evidence"),
+}
+# Columns holding several values, comma-separated in one cell.
+LIST_COLUMNS = {"services", "characteristics", "authority_evidence", "resources_evidence", "outcomes", "actors", "evidence"}
+TEXT_COLUMNS = {"name", "city", "province", "description", "authority_justification", "resources_justification",
+                "quotation", "supports", "justification"}
+# Sheet -> the field of a case that collects its rows.
+SHEET_TO_CASE_FIELD = {"observations": "observations", "evidence": "evidence", "conditions": "conditions",
+                       "performance": "performance", "actors": "actors"}
+
+
+def read_xlsx(path: Path, display: str | None = None) -> tuple[list[Node], list[Problem]]:
+    """Read a workbook (one sheet per table) into one located document per case."""
+    from openpyxl import load_workbook
+
+    display = display or display_name(path)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
+        return [], [Problem(Where(display), None, f"not a readable .xlsx workbook ({_first_line(e)})")]
+    try:
+        problems: list[Problem] = []
+        tables: dict[str, list[dict[str, Node]]] = {}
+        for sheet in workbook.worksheets:
+            if sheet.title not in SHEET_COLUMNS:
+                problems.append(Problem(Where(display, sheet=sheet.title), None,
+                                        f"unknown sheet; allowed: {', '.join(SHEET_COLUMNS)}"))
+                continue
+            tables[sheet.title] = _sheet_rows(sheet, display, problems)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
+        return [], [Problem(Where(display), None, f"not a readable .xlsx workbook ({_first_line(e)})")]
+    finally:
+        workbook.close()
+    if "cases" not in tables:
+        problems.append(Problem(Where(display, sheet="cases"), None, "missing sheet; a workbook needs a cases sheet"))
+        return [], problems
+    return _assemble_cases(tables, display, problems), problems
+
+
+def _sheet_rows(sheet, display: str, problems: list[Problem]) -> list[dict[str, Node]]:
+    """Read a sheet's rows as column -> Node, after checking its header row."""
+    allowed = SHEET_COLUMNS[sheet.title]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None:
+        return []
+    columns: list[tuple[int, str, str | None]] = []  # (index, field, language)
+    for index, title in enumerate(header):
+        if title is None or str(title).strip() == "":
+            continue
+        title = str(title).strip()
+        name, _, lang = title.partition("@")
+        where = Where(display, sheet=sheet.title, row=1)
+        if name not in allowed or (lang and name not in TEXT_COLUMNS):
+            problems.append(Problem(where, title, f"unknown column; allowed: {', '.join(allowed)}"))
+            continue
+        columns.append((index, name, lang or None))
+    out = []
+    for number, values in enumerate(rows, start=2):
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        where = Where(display, sheet=sheet.title, row=number)
+        record: dict[str, Node] = {}
+        for index, name, lang in columns:
+            value = values[index] if index < len(values) else None
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            if isinstance(value, str):
+                value = value.strip()
+            if name in LIST_COLUMNS:
+                parts = str(value).split(",") if isinstance(value, str) else [value]
+                record[name] = Node([Node(p.strip() if isinstance(p, str) else p, where, name)
+                                     for p in parts if not isinstance(p, str) or p.strip()], where, name)
+            elif lang is not None or (name in TEXT_COLUMNS and name in record):
+                existing = record.get(name)
+                mapping = existing.value if existing is not None and isinstance(existing.value, dict) else {}
+                if existing is not None and not isinstance(existing.value, dict):
+                    mapping = {"en": existing}
+                mapping[lang or "en"] = Node(value, where, f"{name}@{lang or 'en'}")
+                record[name] = Node(mapping, where, name)
+            else:
+                if isinstance(value, dt.datetime) and name == "date":
+                    value = value.date()
+                record[name] = Node(value, where, name)
+        out.append(record)
+    return out
+
+
+def _assemble_cases(tables: dict[str, list[dict[str, Node]]], display: str, problems: list[Problem]) -> list[Node]:
+    """Group each sheet's rows under the case row they name."""
+    cases: dict[Any, Node] = {}
+    for record in tables["cases"]:
+        where = next(iter(record.values())).where
+        node = Node(dict(record), where, "")
+        key = record["id"].value if "id" in record else object()
+        if key in cases:
+            problems.append(Problem(where, "id", f"case {key!r} is already defined in row {cases[key].where.row}"))
+            continue
+        cases[key] = node
+    actors_by_case: dict[tuple[Any, Any], Node] = {}
+    for sheet, case_field in SHEET_TO_CASE_FIELD.items():
+        for record in tables.get(sheet, []):
+            owner = _owning_case(record, cases, display, sheet, problems)
+            if owner is None:
+                continue
+            where = next(iter(record.values())).where
+            fields = {k: v for k, v in record.items() if k != "case"}
+            item = Node(fields, where, "")
+            owner.value.setdefault(case_field, Node([], Where(display, sheet=sheet), case_field)).value.append(item)
+            if sheet == "actors" and "id" in fields:
+                actors_by_case[(record["case"].value, fields["id"].value)] = item
+    for record in tables.get("participations", []):
+        owner = _owning_case(record, cases, display, "participations", problems)
+        if owner is None:
+            continue
+        where = next(iter(record.values())).where
+        if "actor" not in record:
+            problems.append(Problem(where, "actor", "required field is missing; name an actor id of sheet actors"))
+            continue
+        actor = actors_by_case.get((record["case"].value, record["actor"].value))
+        if actor is None:
+            problems.append(Problem(where, "actor", f"{record['actor'].value!r} is not an actor of case "
+                                                    f"{record['case'].value!r} in sheet actors"))
+            continue
+        if "role" not in record:
+            problems.append(Problem(where, "role", f"required field is missing; allowed: {', '.join(ROLE_TO_IRI)}"))
+            continue
+        actor.value.setdefault("roles", Node([], where, "roles")).value.append(record["role"])
+    return list(cases.values())
+
+
+def _owning_case(record: dict[str, Node], cases: dict[Any, Node], display: str, sheet: str,
+                 problems: list[Problem]) -> Node | None:
+    where = next(iter(record.values())).where
+    if "case" not in record:
+        problems.append(Problem(where, "case", "required field is missing; name a case id of sheet cases"))
+        return None
+    owner = cases.get(record["case"].value)
+    if owner is None:
+        problems.append(Problem(where, "case", f"{record['case'].value!r} is not a case id of sheet cases"))
+    return owner
+
+
+def read_case_file(path: Path, display: str | None = None) -> tuple[list[Node], list[Problem]]:
+    """Read a case file of any accepted format into located documents."""
+    path = Path(path)
+    display = display or display_name(path)
+    if path.suffix.lower() == ".xlsx":
+        return read_xlsx(path, display)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return read_yaml(path, display)
+    return [], [Problem(Where(display), None, f"unsupported file type {path.suffix!r}; allowed: {', '.join(CASE_SUFFIXES)}")]
+
+
+def case_files(paths: list[Path]) -> list[Path]:
+    """Expand directories into the case files they hold, sorted; keep files as given."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in CASE_SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
+# --- checked cases and their RDF ----------------------------------------------------------
+
+Text = dict[str, str]  # language tag -> text
+
+
+@dataclass(frozen=True)
+class Evidence:
+    id: str
+    kind: str
+    supports: Text
+    date: dt.date | None = None
+    quotation: Text = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    name: Text
+    sector: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Observation:
+    stage: str
+    evidence: tuple[str, ...]
+    mechanism: str | None = None
+    strategy: str | None = None
+    outcomes: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+    description: Text = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConditionAssessment:
+    condition: str
+    holds: bool
+    justification: Text = field(default_factory=dict)
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PerformanceFact:
+    indicator: str
+    value: Any
+    description: Text = field(default_factory=dict)
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    illustrative: bool
+    name: Text
+    city: Text
+    province: Text
+    period: str
+    services: tuple[str, ...]
+    arrangement: str
+    authority: str
+    resources: str
+    actors: tuple[Actor, ...]
+    evidence: tuple[Evidence, ...]
+    source: str = ""  # the project-relative file it was read from
+    description: Text = field(default_factory=dict)
+    authority_justification: Text = field(default_factory=dict)
+    authority_evidence: tuple[str, ...] = ()
+    resources_justification: Text = field(default_factory=dict)
+    resources_evidence: tuple[str, ...] = ()
+    characteristics: tuple[str, ...] = ()
+    observations: tuple[Observation, ...] = ()
+    conditions: tuple[ConditionAssessment, ...] = ()
+    performance: tuple[PerformanceFact, ...] = ()
+
+
+def _add_text(graph: Graph, subject: URIRef, predicate: URIRef, text: Text) -> None:
+    for lang, value in sorted(text.items()):
+        graph.add((subject, predicate, Literal(value, lang=lang)))
+
+
+def _part(case: Case, kind: str, key: str | int) -> URIRef:
+    """Name a part of a case: id:case/{case}/{kind}/{key}."""
+    return ID[f"case/{case.id}/{kind}/{key}"]
+
+
+def content_graph(case: Case) -> Graph:
+    """Map a checked case to its triples (without provenance), following docs/design.md."""
+    g = Graph()
+    c = case_iri(case.id)
+    g.add((c, RDF.type, COP.CoproductionCase))
+    g.add((c, DCTERMS.identifier, Literal(case.id)))
+    g.add((c, COP.isIllustrative, Literal(case.illustrative)))
+    _add_text(g, c, RDFS.label, case.name)
+    _add_text(g, c, COP.city, case.city)
+    _add_text(g, c, COP.province, case.province)
+    _add_text(g, c, COP.description, case.description)
+    g.add((c, DCTERMS.temporal, Literal(case.period)))
+    g.add((c, COP.hasDeliveryArrangement, ARRANGEMENT_TO_IRI[case.arrangement]))
+    for service in case.services:
+        g.add((c, COP.providesService, SERVICE_TO_IRI[service]))
+    for characteristic in case.characteristics:
+        g.add((c, COP.evidencesCharacteristic, CHARACTERISTIC_TO_IRI[characteristic]))
+    evidence = {e.id: _part(case, "evidence", e.id) for e in case.evidence}
+    for item in case.evidence:
+        e = evidence[item.id]
+        g.add((e, RDF.type, COP.Evidence))
+        g.add((e, COP.evidenceKind, EVIDENCE_KIND_TO_IRI[item.kind]))
+        g.add((e, DCTERMS.identifier, Literal(item.id)))
+        if item.date is not None:
+            g.add((e, DCTERMS.date, Literal(item.date.isoformat(), datatype=XSD.date)))
+        _add_text(g, e, COP.quotation, item.quotation)
+        _add_text(g, e, COP.description, item.supports)
+    dimensions = (
+        ("authority", COP.GovernanceAuthority, COP.hasAuthorityLevel, AUTHORITY_TO_IRI[case.authority],
+         case.authority_justification, case.authority_evidence),
+        ("resources", COP.ResourceConcentration, COP.hasResourceConcentration, RESOURCES_TO_IRI[case.resources],
+         case.resources_justification, case.resources_evidence),
+    )
+    for key, dimension, predicate, level, justification, supported_by in dimensions:
+        g.add((c, predicate, level))
+        a = _part(case, "level", key)
+        g.add((a, RDF.type, COP.LevelAssessment))
+        g.add((a, COP.assessmentOf, c))
+        g.add((a, COP.assessesDimension, dimension))
+        g.add((a, COP.assignedLevel, level))
+        _add_text(g, a, COP.justification, justification)
+        for ref in supported_by:
+            g.add((a, COP.supportedBy, evidence[ref]))
+    actors = {a.id: _part(case, "actor", a.id) for a in case.actors}
+    for actor in case.actors:
+        a = actors[actor.id]
+        g.add((a, RDF.type, COP.Actor))
+        _add_text(g, a, RDFS.label, actor.name)
+        g.add((a, COP.inSector, SECTOR_TO_IRI[actor.sector]))
+        g.add((c, COP.involvesActor, a))
+        p = _part(case, "participation", actor.id)
+        g.add((p, RDF.type, COP.Participation))
+        g.add((p, COP.participationIn, c))
+        g.add((p, COP.participant, a))
+        for role in actor.roles:
+            g.add((p, COP.hasRole, ROLE_TO_IRI[role]))
+    for n, obs in enumerate(case.observations, start=1):
+        o = _part(case, "observation", n)
+        g.add((o, RDF.type, COP.CaseObservation))
+        g.add((o, COP.observationIn, c))
+        g.add((o, COP.atStage, STAGE_TO_IRI[obs.stage]))
+        if obs.mechanism:
+            g.add((o, COP.ofMechanism, MECHANISM_TO_IRI[obs.mechanism]))
+        if obs.strategy:
+            g.add((o, COP.usingStrategy, STRATEGY_TO_IRI[obs.strategy]))
+        for outcome in obs.outcomes:
+            g.add((o, COP.showsOutcome, OUTCOME_TO_IRI[outcome]))
+        for ref in obs.actors:
+            g.add((o, COP.involvesActor, actors[ref]))
+        for ref in obs.evidence:
+            g.add((o, COP.supportedBy, evidence[ref]))
+        _add_text(g, o, COP.description, obs.description)
+    for assessment in case.conditions:
+        k = _part(case, "condition", assessment.condition)
+        condition = CONDITION_TO_IRI[assessment.condition]
+        g.add((k, RDF.type, COP.ConditionAssessment))
+        g.add((k, COP.assessmentOf, c))
+        g.add((k, COP.assessesCondition, condition))
+        g.add((k, COP.conditionHolds, Literal(assessment.holds)))
+        _add_text(g, k, COP.justification, assessment.justification)
+        for ref in assessment.evidence:
+            g.add((k, COP.supportedBy, evidence[ref]))
+        g.add((c, COP.meetsCondition if assessment.holds else COP.failsCondition, condition))
+    for n, fact in enumerate(case.performance, start=1):
+        f = _part(case, "performance", n)
+        g.add((f, RDF.type, COP.PerformanceFact))
+        g.add((f, COP.performanceOf, c))
+        g.add((f, COP.indicator, INDICATOR_TO_IRI[fact.indicator]))
+        g.add((f, COP.value, Literal(fact.value)))
+        _add_text(g, f, COP.description, fact.description)
+        for ref in fact.evidence:
+            g.add((f, COP.supportedBy, evidence[ref]))
+    return g
+
+
+def case_rdf(case: Case, generated_at: dt.datetime) -> Graph:
+    """Map a checked case to the contents of its named graph, provenance included."""
+    g = content_graph(case)
+    graph_name = case_graph(case.id)
+    # Provenance describes the graph (the coded record), not the community the case is about.
+    g.add((graph_name, PROV.wasDerivedFrom, source_iri(case.source)))
+    g.add((graph_name, PROV.generatedAtTime, Literal(generated_at.isoformat(), datatype=XSD.dateTime)))
+    return g

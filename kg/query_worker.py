@@ -1,0 +1,122 @@
+"""Run one query job against a pyoxigraph store and report it as messages; also a worker process's main loop.
+
+A job is a dict (it crosses process boundaries, so only plain values and pyoxigraph terms):
+  op          "query" or "dump"
+  query       SPARQL text (op "query")
+  options     keyword arguments for pyoxigraph's Store.query (graph names as IRI strings)
+  formats     {"solutions"|"boolean"|"graph"|"dataset": media type or None}
+  snapshot    directory of the read-only snapshot to query (worker processes only)
+Messages: ("head", kind, media_type), ("chunk", bytes)..., ("end",); or ("error", code, text) at any point.
+This module imports nothing but pyoxigraph so that a worker process starts quickly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyoxigraph as ox
+
+CHUNK_BYTES = 64 * 1024
+
+
+class Cancelled(Exception):
+    """The reader went away; stop serializing."""
+
+
+class _ChunkWriter:
+    """A file-like sink that pyoxigraph serializes into, emitting ~64 KiB chunks."""
+
+    def __init__(self, emit: Callable[[tuple], None]) -> None:
+        self.emit = emit
+        self.buffer = bytearray()
+
+    def write(self, data) -> int:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK_BYTES:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.emit(("chunk", bytes(self.buffer)))
+            self.buffer.clear()
+
+
+def _graph(name: str | None):
+    return ox.DefaultGraph() if name is None else ox.NamedNode(name)
+
+
+def query_options(options: dict) -> dict:
+    """Turn a job's plain options into pyoxigraph Store.query keyword arguments."""
+    result = dict(options)
+    if result.get("default_graph") is not None:
+        result["default_graph"] = [_graph(g) for g in result["default_graph"]]
+    if result.get("named_graphs") is not None:
+        result["named_graphs"] = [ox.NamedNode(g) for g in result["named_graphs"]]
+    return result
+
+
+def kind_of(result) -> str:
+    if isinstance(result, ox.QuerySolutions):
+        return "solutions"
+    if isinstance(result, ox.QueryBoolean):
+        return "boolean"
+    return "graph"
+
+
+def _format(kind: str, media_type: str):
+    if kind in ("solutions", "boolean"):
+        return ox.QueryResultsFormat.from_media_type(media_type)
+    return ox.RdfFormat.from_media_type(media_type)
+
+
+def run_job(store: ox.Store, job: dict, emit: Callable[[tuple], None]) -> None:
+    """Evaluate `job` on `store`, sending its serialized result through `emit`; never raises on bad input."""
+    try:
+        if job["op"] == "dump":
+            kind, result = "dataset", None
+        else:
+            result = store.query(job["query"], **query_options(job.get("options", {})))
+            kind = kind_of(result)
+        media_type = job["formats"].get(kind)
+        if media_type is None:
+            emit(("error", "not-acceptable", kind))
+            return
+        emit(("head", kind, media_type))
+        writer = _ChunkWriter(emit)
+        if result is None:
+            store.dump(writer, _format(kind, media_type))
+        else:
+            result.serialize(writer, _format(kind, media_type))
+        writer.flush()
+        emit(("end",))
+    except Cancelled:
+        raise
+    except SyntaxError as e:
+        emit(("error", "syntax", str(e)))
+    except RuntimeError as e:
+        # pyoxigraph reports a substitution of a variable that is not projected this way.
+        code = "substitution" if "projection" in str(e) else "evaluation"
+        emit(("error", code, str(e)))
+    except (OSError, ValueError, TypeError) as e:
+        emit(("error", "evaluation", f"{type(e).__name__}: {e}"))
+
+
+def worker_main(connection) -> None:
+    """Serve jobs from `connection` until it closes, on read-only snapshots of the store."""
+    store, opened = None, None
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job["snapshot"] != opened:
+            store = None  # drop the old snapshot before opening the new one
+            try:
+                store = ox.Store.read_only(job["snapshot"])
+                opened = job["snapshot"]
+            except OSError as e:
+                opened = None
+                connection.send(("error", "unavailable", f"cannot open the store snapshot: {e}"))
+                continue
+        run_job(store, job, connection.send)

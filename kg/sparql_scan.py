@@ -1,0 +1,183 @@
+"""Scan SPARQL text for what must be known before running it: its form, dataset and outside references.
+
+A small tokenizer, not a parser: it skips strings, IRIs and comments the way the SPARQL grammar
+does, so a keyword is only seen where the engine would see one. It is cheap enough to run on
+every request, unlike a full rdflib parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kg.errors import BadRequest, Forbidden
+
+_PN_CHARS_BASE = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+_PN_CHARS = _PN_CHARS_BASE + "_0-9\u00b7\u0300-\u036f\u203f-\u2040-"
+_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+_LOCAL_CHAR = rf"[{_PN_CHARS}:]|%[0-9A-Fa-f]{{2}}|\\[_~.\-!$&'()*+,;=/?#@%]"
+_LOCAL = rf"(?:[{_PN_CHARS_BASE}_:0-9]|%[0-9A-Fa-f]{{2}}|\\[_~.\-!$&'()*+,;=/?#@%])(?:(?:{_LOCAL_CHAR}|\.)*(?:{_LOCAL_CHAR}))?"
+
+# Order matters: long strings before short ones, IRIs before the "<" operator, names before words.
+_TOKEN = re.compile(
+    rf"""
+    (?P<space>\s+)
+  | (?P<comment>\#[^\r\n]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*")
+  | (?P<iri><[^<>"{{}}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][{_PN_CHARS}]+)
+  | (?P<bnode>_:[{_PN_CHARS}.]+)
+  | (?P<lang>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)
+  | (?P<pname>(?:{_PREFIX})?:(?:{_LOCAL})?)
+  | (?P<word>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+@dataclass
+class Token:
+    kind: str
+    text: str
+    start: int
+    depth: int  # curly-brace nesting depth at the token
+
+
+@dataclass
+class Scan:
+    """What the scanner learned about one query or update."""
+
+    form: str | None = None  # SELECT, CONSTRUCT, DESCRIBE, ASK, or None for updates / unknown
+    has_dataset_clause: bool = False  # FROM or FROM NAMED: the query names its own dataset
+    external: list[tuple[str, str]] = field(default_factory=list)  # (keyword, target) for SERVICE / LOAD
+    from_graphs: list[str] = field(default_factory=list)  # FROM IRIs ("" when unresolvable)
+    from_named_graphs: list[str] = field(default_factory=list)  # FROM NAMED IRIs
+    update_dataset_clause: bool = False  # USING or WITH outside any group: the update names its dataset
+    tokens: list[Token] = field(default_factory=list)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split SPARQL text into significant tokens (no spaces or comments), with brace depth."""
+    tokens: list[Token] = []
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind in ("space", "comment"):
+            continue
+        value = match.group()
+        if value == "}":
+            depth = max(depth - 1, 0)
+        tokens.append(Token(kind, value, match.start(), depth))
+        if value == "{":
+            depth += 1
+    return tokens
+
+
+def scan(text: str) -> Scan:
+    """Find the form, dataset clauses and SERVICE / LOAD targets of a query or update."""
+    result = Scan(tokens=tokenize(text))
+    prefixes: dict[str, str] = {}
+    tokens = result.tokens
+    for i, token in enumerate(tokens):
+        if token.kind != "word":
+            continue
+        keyword = token.text.upper()
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        if keyword == "PREFIX" and following is not None and following.kind == "pname":
+            target = tokens[i + 2] if i + 2 < len(tokens) else None
+            if target is not None and target.kind == "iri":
+                prefixes[following.text[:-1]] = target.text[1:-1]
+        elif keyword in QUERY_FORMS and result.form is None:
+            result.form = keyword
+        elif keyword == "FROM":
+            result.has_dataset_clause = True
+            named = following is not None and following.kind == "word" and following.text.upper() == "NAMED"
+            target = tokens[i + 2] if named and i + 2 < len(tokens) else following
+            (result.from_named_graphs if named else result.from_graphs).append(_resolve(target, prefixes))
+        elif keyword in ("USING", "WITH") and token.depth == 0:
+            result.update_dataset_clause = True
+        elif keyword in ("SERVICE", "LOAD"):
+            j = i + 1
+            if j < len(tokens) and tokens[j].kind == "word" and tokens[j].text.upper() == "SILENT":
+                j += 1
+            target = tokens[j] if j < len(tokens) else None
+            result.external.append((keyword, _resolve(target, prefixes)))
+    return result
+
+
+def _resolve(token: Token | None, prefixes: dict[str, str]) -> str:
+    """Turn an IRI or prefixed-name token into the IRI it names ("" when it is not one)."""
+    if token is None:
+        return ""
+    if token.kind == "iri":
+        return token.text[1:-1]
+    if token.kind == "pname":
+        prefix, _, local = token.text.partition(":")
+        if prefix in prefixes and "\\" not in local and "%" not in local:
+            return prefixes[prefix] + local
+    return ""  # a variable or something unresolvable: never on an allow-list
+
+
+def check_external(text: str, allowlist: tuple[str, ...] | list[str]) -> Scan:
+    """Scan `text` and refuse SERVICE or LOAD of anything the allow-list does not name.
+
+    Raises:
+        Forbidden: the text calls SERVICE or LOAD on an endpoint or file that is not allow-listed.
+    """
+    found = scan(text)
+    external = list(found.external)
+    # The engine does not pre-decode \\u escapes, but read them anyway so no spelling slips past.
+    if "\\u" in text or "\\U" in text:
+        external += scan(_UNICODE_ESCAPE.sub(_decode_escape, text)).external
+    for keyword, target in external:
+        if target not in allowlist:
+            shown = target or "a variable or relative IRI"
+            raise Forbidden(
+                f"{keyword} {shown} is refused: only endpoints named in COPROKG_SERVICE_ALLOWLIST may be "
+                "contacted, and files never"
+            )
+    return found
+
+
+def _decode_escape(match: re.Match) -> str:
+    return chr(int(match.group(1) or match.group(2), 16))
+
+
+def add_using_clauses(update: str, default_graphs: list[str], named_graphs: list[str]) -> str:
+    """Apply the protocol's using-graph-uri / using-named-graph-uri to every DELETE/INSERT ... WHERE.
+
+    The graph IRIs must already be validated IRIs; they are written as IRI tokens.
+
+    Raises:
+        BadRequest: the update names its own dataset (USING or WITH) as well.
+    """
+    if not default_graphs and not named_graphs:
+        return update
+    check_using_conflict(update, default_graphs, named_graphs)
+    tokens = tokenize(update)
+    clause = "".join(f" USING <{g}>" for g in default_graphs) + "".join(f" USING NAMED <{g}>" for g in named_graphs)
+    pieces, last = [], 0
+    for i, token in enumerate(tokens):
+        if token.depth == 0 and token.kind == "word" and token.text.upper() == "WHERE":
+            previous = tokens[i - 1] if i else None
+            if previous is not None and previous.kind == "word" and previous.text.upper() == "DELETE":
+                continue  # DELETE WHERE has no dataset clause in the grammar
+            pieces.append(update[last : token.start])
+            pieces.append(clause + " ")
+            last = token.start
+    pieces.append(update[last:])
+    return "".join(pieces)
+
+
+def check_using_conflict(update: str, default_graphs: list[str], named_graphs: list[str]) -> None:
+    """Refuse protocol USING parameters on an update that has USING or WITH itself.
+
+    Raises:
+        BadRequest: both name a dataset (the protocol leaves the result undefined).
+    """
+    if (default_graphs or named_graphs) and scan(update).update_dataset_clause:
+        raise BadRequest("using-graph-uri / using-named-graph-uri cannot be combined with USING or WITH in the update")

@@ -1,0 +1,249 @@
+"""Blueprint "api": the named-query library as a REST API, its OpenAPI document and its docs page."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask.blueprints import BlueprintSetupState
+
+from kg.errors import BadRequest, InvalidParameter, NotAcceptable, NotFound, UnsupportedMediaType
+from kg.namespaces import XSD
+from kg.queries import FORMAT_PARAMETER, NamedQuery, QueryLibrary, load_library
+from server.openapi import build_openapi
+
+bp = Blueprint("api", __name__, template_folder="templates")
+
+# Media type -> the `format` name a client may also give in the query string. First entry = no Accept header.
+RESULT_MEDIA_TYPE_TO_FORMAT = {
+    "application/json": "json",
+    "text/csv": "csv",
+    "application/sparql-results+json": "sparql-json",
+    "text/tab-separated-values": "tsv",
+    "application/sparql-results+xml": "sparql-xml",
+}
+FORMAT_TO_RESULT_MEDIA_TYPE = {fmt: media for media, fmt in RESULT_MEDIA_TYPE_TO_FORMAT.items()}
+FORMAT_TO_OXIGRAPH_FORMAT = {
+    "sparql-json": ox.QueryResultsFormat.JSON,
+    "tsv": ox.QueryResultsFormat.TSV,
+    "sparql-xml": ox.QueryResultsFormat.XML,
+}
+# Datatypes whose values become JSON numbers or booleans in records; everything else stays text.
+INTEGER_DATATYPES = {
+    str(XSD[name])
+    for name in (
+        "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+        "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte",
+    )
+}
+FLOAT_DATATYPES = {str(XSD.decimal), str(XSD.double), str(XSD.float)}
+# Clients revalidate every time; the ETag makes that a cheap 304 until the dataset changes.
+CACHE_CONTROL = "public, no-cache"
+LIBRARY_KEY = "coprokg.queries"
+
+
+@bp.record_once
+def _load_library(state: BlueprintSetupState) -> None:
+    """Load and check queries/*.rq once per app; report malformed files and serve the rest."""
+    app: Flask = state.app
+    library = load_library(app.extensions["coprokg.settings"].queries)
+    for problem in library.problems:
+        app.logger.warning("named query skipped: %s", problem)
+    app.extensions[LIBRARY_KEY] = library
+
+
+def _library() -> QueryLibrary:
+    return current_app.extensions[LIBRARY_KEY]
+
+
+def _store():
+    return current_app.extensions["coprokg.store"]
+
+
+@bp.get("/api/queries")
+def list_queries():
+    """List the named queries with their parameters."""
+    return [
+        {**query.to_json(), "url": f"{request.script_root}/api/queries/{query.name}"}
+        for query in _library().queries.values()
+    ]
+
+
+@bp.get("/api/queries/<name>")
+def run_with_query_string(name: str):
+    """Run a named query with query-string parameters; answer 304 if the client's copy is current."""
+    query = _named_query(name)
+    values = _single_values(request.args)
+    fmt = _negotiate(values.pop(FORMAT_PARAMETER, None))
+    etag = _etag(query, values, fmt)
+    # If-None-Match uses weak comparison (RFC 9110 13.1.2), so a weak stand-in ETag still earns a 304.
+    if request.if_none_match.contains_weak(etag[0]):
+        return _with_cache_headers(Response(status=304), etag)
+    return _with_cache_headers(_results(query, values, fmt), etag)
+
+
+@bp.post("/api/queries/<name>")
+def run_with_json_body(name: str):
+    """Run a named query with parameters in a JSON object body."""
+    query = _named_query(name)
+    if not request.is_json and request.get_data():
+        raise UnsupportedMediaType("send the parameters as a JSON object with Content-Type: application/json")
+    body = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object of parameter names to values")
+    fmt = _negotiate(_single_values(request.args).get(FORMAT_PARAMETER) or body.pop(FORMAT_PARAMETER, None))
+    return _results(query, body, fmt)
+
+
+@bp.get("/api/openapi.json")
+def openapi_document():
+    """Serve the OpenAPI 3.1 document generated from the query headers."""
+    server_url = request.host_url.rstrip("/") + request.script_root
+    document = build_openapi(_library().queries.values(), server_url, RESULT_MEDIA_TYPE_TO_FORMAT)
+    return current_app.response_class(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/json")
+
+
+@bp.get("/api/docs")
+def docs_page():
+    """Show a readable page documenting every named query (no scripts, no remote assets)."""
+    base = request.host_url.rstrip("/") + request.script_root
+    queries = list(_library().queries.values())
+    examples = {q.name: f"{base}/api/queries/{q.name}" + _example_query_string(q) for q in queries}
+    formats = list(FORMAT_TO_RESULT_MEDIA_TYPE)
+    return render_template("api/docs.html", queries=queries, base=base, examples=examples, formats=formats)
+
+
+def _example_query_string(query: NamedQuery) -> str:
+    """Give `?name=example&…` for the parameters that have an example (or are required with a default)."""
+    pairs = [(p.name, p.example) for p in query.parameters if p.example is not None]
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def _named_query(name: str) -> NamedQuery:
+    query = _library().get(name)
+    if query is None:
+        raise NotFound(f"no named query '{name}'; GET /api/queries lists them")
+    return query
+
+
+def _single_values(args) -> dict[str, str]:
+    """Collect query-string values, refusing a name given twice (a query binds one value per variable)."""
+    values = {}
+    for name in args:
+        given = args.getlist(name)
+        if len(given) > 1:
+            raise InvalidParameter(name, "given more than once; give one value")
+        values[name] = given[0]
+    return values
+
+
+def _negotiate(fmt: object) -> str:
+    """Pick the result format from `format` if given, else from Accept (406 if nothing fits).
+
+    Raises:
+        InvalidParameter: `format` names no known format.
+        NotAcceptable: Accept allows none of the result media types.
+    """
+    if fmt not in (None, ""):
+        if fmt not in FORMAT_TO_RESULT_MEDIA_TYPE:
+            raise InvalidParameter(FORMAT_PARAMETER, f"{fmt!r} is not one of {', '.join(FORMAT_TO_RESULT_MEDIA_TYPE)}")
+        return fmt
+    accept = request.accept_mimetypes
+    best = accept.best_match(RESULT_MEDIA_TYPE_TO_FORMAT) if accept.provided else next(iter(RESULT_MEDIA_TYPE_TO_FORMAT))
+    if best is None:
+        raise NotAcceptable(", ".join(RESULT_MEDIA_TYPE_TO_FORMAT))
+    return RESULT_MEDIA_TYPE_TO_FORMAT[best]
+
+
+def _results(query: NamedQuery, values: dict, fmt: str) -> Response:
+    """Run the query and serialise its solutions in `fmt`."""
+    solutions = query.run(_store(), values)
+    try:
+        if fmt == "json":
+            body = json.dumps(_records(solutions), ensure_ascii=False)
+        elif fmt == "csv":
+            body = _csv(solutions)
+        else:
+            body = solutions.serialize(format=FORMAT_TO_OXIGRAPH_FORMAT[fmt])
+    finally:
+        # pyoxigraph results belong to this thread; a traceback must not carry them to another one.
+        del solutions
+    media_type = FORMAT_TO_RESULT_MEDIA_TYPE[fmt]
+    response = current_app.response_class(body, mimetype=media_type)
+    if fmt in ("csv", "tsv"):
+        response.headers["Content-Disposition"] = f'inline; filename="{query.name}.{fmt}"'
+    return response
+
+
+def _records(solutions: ox.QuerySolutions) -> list[dict]:
+    """Turn solutions into plain JSON records: IRIs and text as strings, numbers and booleans typed."""
+    names = [v.value for v in solutions.variables]
+    return [{name: _plain(solution[name]) for name in names} for solution in solutions]
+
+
+def _plain(term) -> object:
+    """Give one RDF term as a plain JSON value (None when unbound)."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        try:
+            if datatype in INTEGER_DATATYPES:
+                return int(term.value)
+            if datatype in FLOAT_DATATYPES:
+                number = float(term.value)
+                return number if math.isfinite(number) else term.value
+        except ValueError:
+            return term.value  # ill-typed literal: keep its text rather than fail the whole answer
+        if datatype == str(XSD.boolean):
+            return term.value in ("true", "1")
+        return term.value
+    return str(term)
+
+
+def _csv(solutions: ox.QuerySolutions) -> str:
+    """Write solutions as CSV with a header row (one column per projected variable), values as in records."""
+    names = [v.value for v in solutions.variables]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(names)
+    for solution in solutions:
+        row = [_plain(solution[name]) for name in names]
+        writer.writerow(["" if v is None else str(v).lower() if isinstance(v, bool) else v for v in row])
+    return out.getvalue()
+
+
+def dataset_version(store) -> str:
+    """Name the dataset's current state: the store's own `version`, or a weak stand-in derived from it."""
+    version = getattr(store, "version", None)
+    if callable(version):
+        version = version()
+    if version is not None:
+        return str(version)
+    # Stand-in until every store reports a version: the size and the graph names change with most writes.
+    names = store.graph_names() if hasattr(store, "graph_names") else []
+    return "W/" + hashlib.sha256(f"{len(store)}|{'|'.join(names)}".encode()).hexdigest()[:16]
+
+
+def _etag(query: NamedQuery, values: dict, fmt: str) -> tuple[str, bool]:
+    """Build the ETag (value, is weak) of one answer: dataset version, query text, parameter values and format."""
+    version = dataset_version(_store())
+    key = json.dumps([version, query.digest, sorted(values.items()), fmt], ensure_ascii=False)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32], version.startswith("W/")
+
+
+def _with_cache_headers(response: Response, etag: tuple[str, bool]) -> Response:
+    response.set_etag(*etag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.vary.add("Accept")
+    return response

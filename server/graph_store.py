@@ -1,0 +1,100 @@
+"""Blueprint "graph_store": the SPARQL 1.1 Graph Store HTTP Protocol at /store (?graph=IRI or ?default).
+
+GET ?default answers what queries see as the default graph: the union of every graph. PUT, POST and
+DELETE ?default change the store's own default graph, which is part of that union. A GET of /store
+with no parameter returns the whole dataset as N-Quads or TriG.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, request
+
+from kg.errors import BadRequest, NotFound
+from kg.store import parse_upload
+from server.conneg import choose_formats, require
+from server.http_policy import require_token
+from server.sparql import respond
+
+bp = Blueprint("graph_store", __name__)
+
+# Pattern for one graph; the IRI goes in as a validated pyoxigraph term, never as raw text.
+GRAPH_CONSTRUCT = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?graph { ?s ?p ?o } }"
+DEFAULT_CONSTRUCT = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+
+
+def _store():
+    return current_app.extensions["coprokg.store"]
+
+
+def _target() -> tuple[bool, str | None]:
+    """Which graph the request names: (named?, IRI); (False, None) is the default graph.
+
+    Raises:
+        BadRequest: both or neither of ?graph and ?default, or a graph name that is not an absolute IRI.
+    """
+    graphs = request.args.getlist("graph")
+    has_default = "default" in request.args
+    if len(graphs) > 1 or (graphs and has_default):
+        raise BadRequest("name one graph: either ?graph=IRI or ?default")
+    if not graphs and not has_default:
+        raise BadRequest("name the graph with ?graph=IRI or ?default (GET /store alone returns the whole dataset)")
+    if has_default:
+        return False, None
+    try:
+        return True, ox.NamedNode(graphs[0]).value
+    except ValueError as e:
+        raise BadRequest(f"graph={graphs[0]!r} is not an absolute IRI: {e}") from None
+
+
+@bp.route("/store", methods=["GET"])
+def get_graph():
+    """Return one graph, or the whole dataset when no graph is named."""
+    if not request.args:
+        formats = choose_formats(request.args.get("format"), kinds=("dataset",))
+        require(formats, "dataset")
+        return respond(_store().export(formats))
+    named, graph = _target()
+    formats = choose_formats(request.args.get("format"), kinds=("graph",))
+    require(formats, "graph")
+    if named and not _store().has_graph(graph):
+        raise NotFound(f"no graph named {graph}")
+    if named:
+        output = _store().execute(GRAPH_CONSTRUCT, formats, substitutions={"graph": ox.NamedNode(graph)})
+    else:
+        output = _store().execute(DEFAULT_CONSTRUCT, formats)
+    return respond(output)
+
+
+def _upload(replace: bool) -> Response:
+    require_token()
+    named, graph = _target()
+    if not request.mimetype:
+        raise BadRequest("send the graph with a Content-Type such as text/turtle or application/n-triples")
+    existed = _store().has_graph(graph) if named else True
+    ntriples = parse_upload(request.stream, request.mimetype, base_iri=graph or request.base_url)
+    _store().write_graph(graph, ntriples, replace=replace)
+    return Response(status=204 if existed else 201)
+
+
+@bp.route("/store", methods=["PUT"])
+def put_graph():
+    """Replace a graph by the body; a body that does not parse changes nothing."""
+    return _upload(replace=True)
+
+
+@bp.route("/store", methods=["POST"])
+def post_graph():
+    """Add the body's triples to a graph."""
+    return _upload(replace=False)
+
+
+@bp.route("/store", methods=["DELETE"])
+def delete_graph():
+    """Delete a graph (or empty the default graph)."""
+    require_token()
+    named, graph = _target()
+    if named and not _store().has_graph(graph):
+        raise NotFound(f"no graph named {graph}")
+    _store().drop_graph(graph)
+    return Response(status=204)

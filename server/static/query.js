@@ -1,0 +1,313 @@
+// The query page: run SPARQL against /sparql, show results as a sortable, paged table, download them,
+// and show syntax errors inline at their position. Named queries come from /api/queries.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("ui-config").textContent);
+  const T = (key) => config.strings[key] || key;
+  const $ = (id) => document.getElementById(id);
+  const state = { vars: [], rows: [], raw: "", sortColumn: null, sortAscending: true, page: 0, pageSize: 25 };
+  const editor = CoproEditor.create($("editor"), config.starter, run);
+  window.coproEditor = editor; // the browser tests read and set the query through this
+
+  // --- named queries as one-click examples -------------------------------------------------------
+
+  async function loadExamples() {
+    let queries = null;
+    try {
+      const response = await fetch(config.queriesApi, { headers: { Accept: "application/json" } });
+      if (response.ok) {
+        const body = await response.json();
+        queries = Array.isArray(body) ? body : body.queries;
+      }
+    } catch (e) { /* shown below as "no named queries" */ }
+    renderExamples(Array.isArray(queries) ? queries : []);
+  }
+
+  function renderExamples(queries) {
+    const list = $("examples");
+    list.innerHTML = "";
+    if (!queries.length) {
+      list.innerHTML = `<li class="muted">${escapeHtml(T("no_examples"))}</li>`;
+      return;
+    }
+    for (const query of queries) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "example";
+      button.dataset.name = query.name;
+      const summary = (config.lang === "zh" && query.summary_zh) || query.summary || query.name;
+      const description = (config.lang === "zh" && query.description_zh) || query.description || "";
+      const questions = (query.competency_questions || []).map((n) => `CQ${n}`).join(" ");
+      button.innerHTML = `<strong>${escapeHtml(summary)}</strong>` +
+        `<span class="example-meta"><code>${escapeHtml(query.name)}</code> ${escapeHtml(questions)}</span>`;
+      button.title = description;
+      button.addEventListener("click", async () => {
+        const text = query.sparql || (await fetchQueryText(query.name));
+        editor.setValue(withExampleValues(withoutHeader(text), query.parameters || []));
+        run();
+      });
+      item.appendChild(button);
+      list.appendChild(item);
+    }
+  }
+
+  // The `#+ key: value` header is metadata the list already shows; the editor gets the query itself.
+  function withoutHeader(text) {
+    return text.replace(/^(#\+[^\n]*\n)+/, "");
+  }
+
+  async function fetchQueryText(name) {
+    const response = await fetch(`${config.queriesApi}/${encodeURIComponent(name)}`, { headers: { Accept: "application/json" } });
+    const body = await response.json();
+    return body.sparql || "";
+  }
+
+  // Bind each parameter that has an example (or default) with a VALUES block at the top of the WHERE
+  // group, where it acts as the API's substitution would; the user sees and can change the values.
+  function withExampleValues(text, parameters) {
+    const bound = parameters
+      // A language parameter follows the page language, so labels come back in the language being read.
+      .map((p) => [p, p.type === "language" ? config.lang : (p.example !== undefined ? p.example : p.default)])
+      .filter(([, value]) => value !== undefined && value !== null && value !== "")
+      .map(([p, value]) => `  VALUES ?${p.name} { ${sparqlTerm(p, String(value))} }`);
+    if (!bound.length) return text;
+    const block = `\n  # ${T("example_values")}\n${bound.join("\n")}\n`;
+    const offset = wherePatternStart(stripComments(text));
+    return offset < 0 ? text : text.slice(0, offset) + block + text.slice(offset);
+  }
+
+  // Find the offset just inside the query's outermost group: after CONSTRUCT's WHERE, else the first "{".
+  function wherePatternStart(body) {
+    const keyword = /\b(SELECT|CONSTRUCT|ASK|DESCRIBE)\b/i.exec(body);
+    if (!keyword) return -1;
+    const rest = body.slice(keyword.index);
+    const brace = keyword[1].toUpperCase() === "CONSTRUCT" ? /\bWHERE\s*\{/i.exec(rest) : /\{/.exec(rest);
+    return brace ? keyword.index + brace.index + brace[0].length : -1;
+  }
+
+  // Blank out comments (keeping offsets) so that a "{" or "WHERE" inside one is not mistaken for syntax.
+  function stripComments(text) {
+    return text.replace(/#[^\n]*/g, (c) => " ".repeat(c.length));
+  }
+
+  function sparqlTerm(parameter, value) {
+    const kind = parameter.type;
+    if (kind === "integer") return /^[+-]?\d+$/.test(value) ? value : JSON.stringify(value);
+    if (kind === "iri" || (kind === "enum" && isIriLike(value))) return iriTerm(value);
+    if (kind === "literal") {
+      if (parameter.lang) return `${JSON.stringify(value)}@${parameter.lang}`;
+      if (parameter.datatype && !parameter.datatype.endsWith("#langString")) return `${JSON.stringify(value)}^^<${parameter.datatype}>`;
+      if (parameter.datatype && parameter.datatype.endsWith("#langString")) return `${JSON.stringify(value)}@${config.lang}`;
+    }
+    return JSON.stringify(value);
+  }
+
+  function isIriLike(value) {
+    const colon = value.indexOf(":");
+    return value.startsWith("<") || /^https?:\/\//.test(value) || (colon > 0 && value.slice(0, colon) in config.prefixes);
+  }
+
+  function iriTerm(value) {
+    if (value.startsWith("<")) return value;
+    const colon = value.indexOf(":");
+    const prefix = value.slice(0, colon);
+    const local = value.slice(colon + 1);
+    if (prefix in config.prefixes) {
+      return /^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(local) ? value : `<${config.prefixes[prefix]}${local}>`;
+    }
+    return `<${value}>`;
+  }
+
+  // --- running a query ------------------------------------------------------------------------------
+
+  async function run() {
+    const query = editor.getValue();
+    editor.clearErrors();
+    $("error").hidden = true;
+    $("run").disabled = true;
+    $("row-count").textContent = T("running");
+    const started = performance.now();
+    try {
+      const headers = { Accept: "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8" };
+      const url = `${config.endpoint}?${new URLSearchParams({ query })}`;
+      const response = url.length < 6000
+        ? await fetch(url, { headers })
+        : await fetch(config.endpoint, { method: "POST", headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ query }) });
+      const text = await response.text();
+      const seconds = ((performance.now() - started) / 1000).toFixed(2);
+      if (!response.ok) return showError(response.status, text);
+      showResults(response.headers.get("Content-Type") || "", text, seconds);
+    } catch (e) {
+      showError(0, String(e));
+    } finally {
+      $("run").disabled = false;
+    }
+  }
+
+  function showError(status, text) {
+    let title = `${T("query_failed")} (HTTP ${status})`;
+    let detail = text;
+    try {
+      const body = JSON.parse(text);
+      title = body.error || body.title || title;
+      detail = body.detail || body.message || text;
+    } catch (e) { /* a plain-text error body */ }
+    const position = /(?:at|line)\s+(\d+):(\d+)/i.exec(detail) || /line (\d+),? column (\d+)/i.exec(detail);
+    const box = $("error");
+    box.innerHTML = `<strong>${escapeHtml(title)}</strong>` +
+      (position ? ` <span class="position">${escapeHtml(T("line"))} ${position[1]}, ${escapeHtml(T("column"))} ${position[2]}</span>` : "") +
+      `<pre class="error-detail">${escapeHtml(detail)}</pre>`;
+    box.hidden = false;
+    $("results-card").hidden = true;
+    $("row-count").textContent = "";
+    if (position) editor.markError(Number(position[1]), Number(position[2]), detail);
+  }
+
+  function showResults(contentType, text, seconds) {
+    state.raw = text;
+    state.contentType = contentType;
+    state.page = 0;
+    state.sortColumn = null;
+    $("results-text").hidden = true;
+    $("results-table").hidden = false;
+    if (contentType.includes("json")) {
+      const body = JSON.parse(text);
+      if (typeof body.boolean === "boolean") {
+        state.vars = ["boolean"];
+        state.rows = [{ boolean: { type: "literal", value: String(body.boolean) } }];
+      } else {
+        state.vars = body.head.vars;
+        state.rows = body.results.bindings;
+      }
+    } else if (contentType.includes("n-triples")) {
+      state.vars = ["subject", "predicate", "object"];
+      state.rows = parseNTriples(text);
+    } else {
+      state.vars = [];
+      state.rows = [];
+      $("results-table").hidden = true;
+      $("results-text").hidden = false;
+      $("results-text").textContent = text;
+    }
+    $("results-card").hidden = false;
+    $("row-count").textContent = `${state.rows.length} ${T("rows")} · ${seconds} s`;
+    renderTable();
+  }
+
+  function parseNTriples(text) {
+    const term = String.raw`(<[^>]*>|_:\S+|"(?:[^"\\]|\\.)*"(?:@[A-Za-z0-9-]+|\^\^<[^>]*>)?)`;
+    const line = new RegExp(`^\\s*${term}\\s+${term}\\s+${term}\\s*\\.\\s*$`);
+    const toTerm = (t) => {
+      if (t.startsWith("<")) return { type: "uri", value: t.slice(1, -1) };
+      if (t.startsWith("_:")) return { type: "bnode", value: t.slice(2) };
+      const m = /^"((?:[^"\\]|\\.)*)"(?:@([A-Za-z0-9-]+)|\^\^<([^>]*)>)?$/.exec(t);
+      return { type: "literal", value: JSON.parse(`"${m[1]}"`), "xml:lang": m[2], datatype: m[3] };
+    };
+    return text.split("\n").map((l) => line.exec(l)).filter(Boolean)
+      .map((m) => ({ subject: toTerm(m[1]), predicate: toTerm(m[2]), object: toTerm(m[3]) }));
+  }
+
+  // --- the table ------------------------------------------------------------------------------------
+
+  function sortedRows() {
+    if (state.sortColumn === null) return state.rows;
+    const column = state.sortColumn;
+    const direction = state.sortAscending ? 1 : -1;
+    const collator = new Intl.Collator(config.lang === "zh" ? "zh" : "en", { numeric: true });
+    return [...state.rows].sort((a, b) => {
+      const x = a[column] ? a[column].value : "";
+      const y = b[column] ? b[column].value : "";
+      const nx = Number(x), ny = Number(y);
+      if (x !== "" && y !== "" && !isNaN(nx) && !isNaN(ny)) return (nx - ny) * direction;
+      return collator.compare(x, y) * direction;
+    });
+  }
+
+  function renderTable() {
+    const table = $("results-table");
+    const rows = sortedRows();
+    const pages = Math.max(1, Math.ceil(rows.length / state.pageSize));
+    state.page = Math.min(state.page, pages - 1);
+    const first = state.page * state.pageSize;
+    const shown = rows.slice(first, first + state.pageSize);
+    const arrow = (v) => (state.sortColumn === v ? (state.sortAscending ? " ▲" : " ▼") : "");
+    const head = `<thead><tr><th class="index">#</th>${state.vars.map((v) =>
+      `<th data-var="${escapeHtml(v)}" class="sortable" title="${escapeHtml(T("sort_hint"))}">?${escapeHtml(v)}${arrow(v)}</th>`).join("")}</tr></thead>`;
+    const body = shown.map((row, i) => `<tr><td class="index">${first + i + 1}</td>${state.vars.map((v) =>
+      `<td>${row[v] ? renderTerm(row[v]) : ""}</td>`).join("")}</tr>`).join("");
+    table.innerHTML = head + `<tbody>${body || `<tr><td colspan="${state.vars.length + 1}" class="muted">${escapeHtml(T("no_rows"))}</td></tr>`}</tbody>`;
+    table.querySelectorAll("th.sortable").forEach((th) => th.addEventListener("click", () => {
+      const v = th.dataset.var;
+      state.sortAscending = state.sortColumn === v ? !state.sortAscending : true;
+      state.sortColumn = v;
+      renderTable();
+    }));
+    $("page-info").textContent = rows.length
+      ? `${first + 1}–${Math.min(first + state.pageSize, rows.length)} / ${rows.length} · ${T("page")} ${state.page + 1}/${pages}` : "";
+    $("prev-page").disabled = state.page === 0;
+    $("next-page").disabled = state.page >= pages - 1;
+  }
+
+  function compact(iri) {
+    let best = null;
+    for (const [prefix, namespace] of Object.entries(config.prefixes)) {
+      if (iri.startsWith(namespace) && (!best || namespace.length > best[1].length)) best = [prefix, namespace];
+    }
+    return best ? `${best[0]}:${iri.slice(best[1].length)}` : iri;
+  }
+
+  function localHref(iri) {
+    for (const [namespace, path] of config.localPaths) {
+      if (iri === namespace.replace(/#$/, "")) return "/ontology";
+      if (iri.startsWith(namespace)) return path + iri.slice(namespace.length).split("/").map(encodeURIComponent).join("/");
+    }
+    return `/resource?iri=${encodeURIComponent(iri)}`;
+  }
+
+  function renderTerm(term) {
+    if (term.type === "uri") {
+      return `<a class="term" href="${escapeHtml(localHref(term.value))}" title="${escapeHtml(term.value)}">${escapeHtml(compact(term.value))}</a>`;
+    }
+    if (term.type === "bnode") return `<span class="muted">_:${escapeHtml(term.value)}</span>`;
+    const lang = term["xml:lang"] ? `<sup class="tag">@${escapeHtml(term["xml:lang"])}</sup>` : "";
+    const type = term.datatype && !/#(string|langString)$/.test(term.datatype) ? `<sup class="tag">${escapeHtml(compact(term.datatype))}</sup>` : "";
+    return `<span class="literal">${escapeHtml(term.value)}</span>${lang}${type}`;
+  }
+
+  // --- downloads ------------------------------------------------------------------------------------
+
+  function csvValue(term) {
+    const value = term ? term.value : "";
+    return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  }
+
+  function download(name, type, text) {
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([text], { type }));
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }
+
+  $("download-csv").addEventListener("click", () => {
+    const lines = [state.vars.join(","), ...sortedRows().map((row) => state.vars.map((v) => csvValue(row[v])).join(","))];
+    download("coprokg-results.csv", "text/csv", lines.join("\r\n") + "\r\n");
+  });
+  $("download-json").addEventListener("click", () => {
+    const json = state.contentType && state.contentType.includes("json") ? state.raw
+      : JSON.stringify({ head: { vars: state.vars }, results: { bindings: state.rows } }, null, 2);
+    download("coprokg-results.json", "application/sparql-results+json", json);
+  });
+  $("prev-page").addEventListener("click", () => { state.page -= 1; renderTable(); });
+  $("next-page").addEventListener("click", () => { state.page += 1; renderTable(); });
+  $("page-size").addEventListener("change", (e) => { state.pageSize = Number(e.target.value); state.page = 0; renderTable(); });
+  $("run").addEventListener("click", run);
+
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  }
+
+  loadExamples();
+})();

@@ -1,0 +1,109 @@
+"""Helpers for the endpoint tests: test data, live servers on loopback, and a listener that must stay silent."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyoxigraph as ox
+import requests
+from werkzeug.serving import make_server
+
+from kg.config import ROOT
+
+DATA = Path(__file__).parent / "data"
+ENDPOINT_DATA = DATA / "endpoint.trig"
+OXIGRAPH = ROOT / ".venv" / "bin" / "oxigraph"
+TOKEN = "test-write-token"
+
+
+def endpoint_quads() -> list[ox.Quad]:
+    """The illustrative endpoint test data as quads."""
+    return list(ox.parse(path=str(ENDPOINT_DATA), format=ox.RdfFormat.TRIG))
+
+
+def load_update() -> str:
+    """An update that empties a store and writes the test data (works on any SPARQL 1.1 store)."""
+    graphs: dict[str, list[ox.Triple]] = {}
+    for quad in endpoint_quads():
+        graphs.setdefault(quad.graph_name.value, []).append(quad.triple)
+    inserts = " ".join(f"GRAPH <{g}> {{ {ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()} }}"
+                       for g, triples in graphs.items())
+    return f"CLEAR ALL ; INSERT DATA {{ {inserts} }}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_oxigraph_server(directory: Path, timeout_s: int = 30) -> tuple[subprocess.Popen, str]:
+    """Start `oxigraph serve` on a free loopback port; return the process and its base URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(OXIGRAPH), "serve", "--location", str(directory), "--bind", f"127.0.0.1:{port}",
+         "--union-default-graph", "--timeout-s", str(timeout_s)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            requests.get(f"{url}/query", params={"query": "ASK {}"}, timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("oxigraph serve did not start")
+
+
+@contextmanager
+def live_server(app) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 at a free port in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+class Listener:
+    """A TCP listener on loopback that records every connection made to it (it should record none)."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(8)
+        self.socket.settimeout(0.05)
+        self.port = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/sparql"
+        self.connections: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except (TimeoutError, OSError):
+                continue
+            with connection:
+                connection.settimeout(1)
+                try:
+                    self.connections.append(connection.recv(4096))
+                except OSError:
+                    self.connections.append(b"")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.socket.close()

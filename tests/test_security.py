@@ -1,0 +1,255 @@
+"""Safety by default: no outside connections, token-guarded writes, a real timeout, body limits, CORS."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from kg.config import Settings
+from kg.errors import Forbidden
+from kg.sparql_scan import check_external
+from kg.store import EmbeddedStore
+from server import create_app
+from tests.endpoint_support import TOKEN, Listener, live_server, load_update
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# Seven copies of the 17 test quads joined: 17**7 (4e8) rows to count, far beyond any timeout here.
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }"
+
+
+@pytest.fixture
+def listener():
+    listener = Listener()
+    yield listener
+    listener.close()
+
+
+@pytest.fixture(scope="module", params=["embedded", "remote"])
+def app(request, tmp_path_factory):
+    if request.param == "embedded":
+        store = str(tmp_path_factory.mktemp("security") / "store")
+    else:
+        url = request.getfixturevalue("oxigraph_server")
+        store = f"sparql:{url}/query,{url}/update"
+    app = create_app(Settings(store=store, token=TOKEN, cors_origins=("https://allowed.example",),
+                              max_query_bytes=1000))
+    app.extensions["coprokg.store"].update(load_update())
+    yield app
+    app.extensions["coprokg.store"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _count(client) -> int:
+    r = client.get("/sparql", query_string={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"})
+    return int(r.json["results"]["bindings"][0]["n"]["value"])
+
+
+# --- no request may make CoproKG open a connection or a file ---------------------------------------------
+
+
+@pytest.mark.parametrize("template", [
+    "SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+    "select * where {{ service silent <{url}> {{ ?s ?p ?o }} }}",
+    "PREFIX remote: <{base}> SELECT * WHERE {{ SERVICE remote:sparql {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ BIND(<{url}> AS ?x) SERVICE ?x {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ ?s ?p ?o . FILTER(?o != \"}}\") SERVICE<{url}>{{ ?s ?p ?o }} }}",
+])
+def test_service_is_refused_and_never_connects(client, listener, template):
+    query = template.format(url=listener.url, base=listener.url.removesuffix("sparql"))
+    for r in (client.get("/sparql", query_string={"query": query}),
+              client.post("/sparql", data=query.encode(), content_type="application/sparql-query")):
+        assert r.status_code == 403 and "SERVICE" in r.json["detail"]
+    time.sleep(0.05)  # a connection attempt would have been made before the answer; allow the accept
+    assert listener.connections == []
+
+
+@pytest.mark.parametrize("target", ["{url}", "file:///etc/passwd"])
+def test_load_is_refused_and_never_connects(client, listener, target):
+    before = _count(client)
+    for update in (f"LOAD <{target.format(url=listener.url)}>", f"LOAD SILENT <{target.format(url=listener.url)}> INTO GRAPH <http://e/g>"):
+        r = client.post("/sparql", data={"update": update}, headers=AUTH)
+        assert r.status_code == 403 and "LOAD" in r.json["detail"]
+    time.sleep(0.05)
+    assert listener.connections == [] and _count(client) == before
+
+
+def test_from_never_fetches(client, listener):
+    query = f"SELECT * FROM <{listener.url}> FROM NAMED <{listener.url}/named> WHERE {{ ?s ?p ?o }}"
+    r = client.get("/sparql", query_string={"query": query})
+    assert r.status_code == 200 and r.json["results"]["bindings"] == []
+    time.sleep(0.05)
+    assert listener.connections == []
+
+
+def test_keywords_in_strings_and_names_are_not_refused(client):
+    query = ('PREFIX cop: <https://w3id.org/coprokg/ontology#> SELECT ?c WHERE { ?c cop:providesService ?s '
+             'FILTER(?s != "SERVICE <http://evil.example/> { }") } # SERVICE <http://evil.example/>')
+    assert client.get("/sparql", query_string={"query": query}).status_code == 200
+
+
+def test_allow_listed_service_is_contacted(tmp_path, listener):
+    app = create_app(Settings(store=str(tmp_path / "store"), service_allowlist=(listener.url,)))
+    r = app.test_client().get("/sparql", query_string={"query": f"SELECT * {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}"})
+    assert r.status_code == 500  # the listener is no SPARQL endpoint, but it was asked
+    assert listener.connections and b"POST /sparql" in listener.connections[0]
+    app.extensions["coprokg.store"].close()
+
+
+def test_unicode_escapes_do_not_hide_service():
+    with pytest.raises(Forbidden):
+        check_external(r"SELECT * { \u0053ERVICE <http://127.0.0.1:9/> { } }", ())
+
+
+# --- writes need the token -----------------------------------------------------------------------------
+
+
+def test_writes_without_or_with_a_wrong_token_change_nothing(client):
+    before = _count(client)
+    update = "INSERT DATA { <http://e/a> <http://e/b> <http://e/c> }"
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": TOKEN}):
+        r = client.post("/sparql", data={"update": update}, headers=headers)
+        assert r.status_code == 401 and r.json["error"] == "Missing or wrong bearer token"
+        r = client.post("/sparql", data=update.encode(), content_type="application/sparql-update", headers=headers)
+        assert r.status_code == 401
+    assert _count(client) == before
+
+
+def test_no_token_configured_means_read_only(tmp_path):
+    app = create_app(Settings(store=str(tmp_path / "store")))
+    r = app.test_client().post("/sparql", data={"update": "CLEAR ALL"}, headers=AUTH)
+    assert r.status_code == 403 and "read-only" in r.json["detail"]
+    app.extensions["coprokg.store"].close()
+
+
+def test_malformed_update_leaves_data_unchanged(client):
+    before = _count(client)
+    update = "INSERT DATA { <http://e/a> <http://e/b> <http://e/c> } ; DELETE WHERE { ?s ?p ?o } ; INSERT DATA { <broken"
+    assert client.post("/sparql", data={"update": update}, headers=AUTH).status_code == 400
+    assert _count(client) == before
+
+
+# --- body limits, CORS, errors, access log --------------------------------------------------------------------
+
+
+def test_oversize_query_is_413(client):
+    r = client.post("/sparql", data=("SELECT * {} #" + "x" * 2000).encode(), content_type="application/sparql-query")
+    assert r.status_code == 413 and r.headers["Connection"] == "close"
+    assert client.get("/sparql", query_string={"query": "ASK {}"}).status_code == 200
+
+
+def test_cors_preflight_and_response_headers(client):
+    r = client.options("/sparql", headers={"Origin": "https://allowed.example", "Access-Control-Request-Method": "POST",
+                                           "Access-Control-Request-Headers": "Content-Type"})
+    assert r.status_code == 204 and r.headers["Access-Control-Allow-Origin"] == "https://allowed.example"
+    assert "POST" in r.headers["Access-Control-Allow-Methods"]
+    assert "authorization" not in r.headers["Access-Control-Allow-Headers"].lower()  # no cross-origin writes
+    r = client.get("/sparql", query_string={"query": "ASK {}"}, headers={"Origin": "https://allowed.example"})
+    assert r.headers["Access-Control-Allow-Origin"] == "https://allowed.example" and "Origin" in r.headers["Vary"]
+    r = client.get("/sparql", query_string={"query": "ASK {}"}, headers={"Origin": "https://other.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_errors_carry_no_traceback():
+    app = create_app(Settings(store="unused"), store=EmbeddedStore(None))
+
+    @app.get("/explode")
+    def explode():
+        raise RuntimeError("secret internals")
+
+    client = app.test_client()
+    r = client.get("/explode")
+    assert r.status_code == 500 and b"secret" not in r.data and b"Traceback" not in r.data
+    r = client.get("/no-such-page")
+    assert r.status_code == 404 and r.json["error"] == "Not Found"
+
+
+def test_access_log_has_one_line_per_request(client, caplog):
+    with caplog.at_level(logging.INFO, logger="coprokg.access"):
+        client.get("/sparql", query_string={"query": "ASK {}"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "coprokg.access"]
+    assert len(lines) == 1 and '"GET /sparql?query=ASK' in lines[0] and " 200 " in lines[0]
+
+
+def test_healthz(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json["status"] == "ok"
+
+
+# --- a live server: the timeout and the body limit over real sockets -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """A real server on loopback over a pooled embedded store with a 1 s query timeout."""
+    app = create_app(Settings(store=str(tmp_path_factory.mktemp("live") / "store"), token=TOKEN, query_timeout=1.0,
+                              workers=2, max_query_bytes=10_000))
+    store = app.extensions["coprokg.store"]
+    store.update(load_update())
+    store.start()
+    with live_server(app) as url:
+        requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10)  # warm both workers up
+        requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10)
+        yield url, store
+    store.close()
+
+
+def test_runaway_query_is_killed_at_the_timeout_while_others_are_served(live):
+    url, store = live
+    workers_before = {w.process.pid for w in store._pool._all}
+    outcome = {}
+
+    def runaway():
+        started = time.monotonic()
+        outcome["response"] = requests.get(f"{url}/sparql", params={"query": RUNAWAY}, timeout=30)
+        outcome["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    quick = requests.get(f"{url}/sparql", params={"query": "ASK { ?s ?p \"上海\"@zh }"}, timeout=10)
+    assert quick.status_code == 200 and quick.json()["boolean"] is True
+    assert time.monotonic() - started < 0.5
+    thread.join()
+    response = outcome["response"]
+    assert response.status_code == 503 and response.json()["error"] == "Query timed out"
+    assert 0.9 < outcome["seconds"] < 3
+    # The work really stopped: the process that ran it is gone, and a fresh one took its place.
+    dead = [pid for pid in workers_before if not _alive(pid)]
+    assert len(dead) == 1
+    deadline = time.monotonic() + 5
+    while len(store._pool._all) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(store._pool._all) == 2
+    assert requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10).status_code == 200
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A killed child stays a zombie until reaped; count that as gone.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
+
+
+def test_oversize_body_gets_413_before_it_is_sent(live):
+    url, _ = live
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                           b"Content-Length: 50000000\r\n\r\nSELECT")
+        answer = connection.recv(4096)  # we never send the other 49 999 994 bytes
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10).status_code == 200

@@ -1,0 +1,212 @@
+"""The web UI in real headless Chromium against a live server over the shipped store."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import OUTPUT
+from kg.config import ROOT
+from kg.errors import QuerySyntaxError
+from kg.namespaces import COP, PREFIXES
+from kg.queries import load_named_query
+from live_server import serve
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = OUTPUT / "screenshots"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+@pytest.fixture(scope="module")
+def base_url(shipped_store):
+    with serve(shipped_store) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("headless Chromium is missing: run `make system-deps` (Debian chromium, chromium-driver)")
+    profile = tempfile.mkdtemp(prefix="coprokg-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                 f"--user-data-dir={profile}", "--window-size=1400,1000", "--lang=en-GB"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait(driver, condition, timeout: float = 10):
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def open_page(driver, url: str) -> None:
+    driver.get(url)
+    wait(driver, lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def screenshot(driver, name: str) -> None:
+    """Save the whole page (the window grown to the document's height) under tests/output/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Let the bundled web fonts finish loading, so the picture shows the real typefaces.
+    driver.execute_async_script("const done = arguments[0]; document.fonts.ready.then(() => done(true));")
+    height = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+    driver.set_window_size(1400, min(max(height + 120, 900), 6000))
+    driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    driver.set_window_size(1400, 1000)
+
+
+def select(store, body: str) -> list[dict]:
+    solutions = store.query(PROLOGUE + body)
+    names = [v.value for v in solutions.variables]
+    return [{n: s[n].value for n in names if s[n] is not None} for s in solutions]
+
+
+def set_language(driver, base_url: str, language: str) -> None:
+    open_page(driver, f"{base_url}/cases?lang={language}")
+
+
+def test_example_query_shows_the_expected_rows(browser, base_url, shipped_store):
+    set_language(browser, base_url, "en")
+    open_page(browser, base_url + "/")
+    button = wait(browser, EC.element_to_be_clickable((By.CSS_SELECTOR, 'button.example[data-name="case_modes"]')))
+    button.click()
+    wait(browser, lambda d: "rows" in d.find_element(By.ID, "row-count").text)
+    # The same named query, bound with the same example values the page used, straight on the store.
+    query = load_named_query(ROOT / "queries" / "case_modes.rq")
+    values = {p.name: (("en" if p.kind == "language" else p.example) or p.default) for p in query.parameters}
+    expected = sorted({row["case"].value for row in query.run(shipped_store, values)})
+    assert expected, "the example should select at least one shipped case"
+    links = browser.find_elements(By.CSS_SELECTOR, "#results-table tbody td a.term")
+    shown = sorted({a.get_attribute("title") for a in links if "/id/case/" in a.get_attribute("href")})
+    assert shown == expected
+    assert "VALUES ?mode" in browser.execute_script("return window.coproEditor.getValue()")
+    screenshot(browser, "01-query-example")
+
+
+def test_results_sort_and_page(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/")
+    query = PROLOGUE + "SELECT ?s ?label WHERE { ?s rdfs:label ?label FILTER(LANG(?label) = 'en') }"
+    browser.execute_script("window.coproEditor.setValue(arguments[0])", query)
+    browser.find_element(By.ID, "run").click()
+    wait(browser, lambda d: "rows" in d.find_element(By.ID, "row-count").text)
+    total = len(select(shipped_store, "SELECT ?s ?label WHERE { ?s rdfs:label ?label FILTER(LANG(?label) = 'en') }"))
+    assert browser.find_element(By.ID, "row-count").text.startswith(f"{total} rows")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#results-table tbody tr")) == min(total, 25)
+    ordered = """
+        const values = [...document.querySelectorAll('#results-table tbody td:nth-child(3) .literal')].map(e => e.textContent);
+        const collator = new Intl.Collator('en', {numeric: true});
+        return values.every((v, i) => i === 0 || collator.compare(values[i - 1], v) * arguments[0] <= 0);"""
+    browser.find_element(By.CSS_SELECTOR, 'th[data-var="label"]').click()
+    assert browser.execute_script(ordered, 1)
+    first_ascending = browser.find_element(By.CSS_SELECTOR, "#results-table tbody td:nth-child(3)").text
+    browser.find_element(By.CSS_SELECTOR, 'th[data-var="label"]').click()
+    assert browser.execute_script(ordered, -1)
+    assert browser.find_element(By.CSS_SELECTOR, "#results-table tbody td:nth-child(3)").text != first_ascending
+    if total > 25:
+        browser.find_element(By.ID, "next-page").click()
+        first = browser.find_element(By.CSS_SELECTOR, "#results-table tbody td.index").text
+        assert first == "26"
+
+
+def test_syntax_error_is_shown_at_its_position(browser, base_url, shipped_store):
+    bad = "SELECT * WHERE {\n  ?s ?p\n}"
+    with pytest.raises(QuerySyntaxError) as raised:
+        shipped_store.query(bad)
+    line, column = re.search(r"(\d+):(\d+)", str(raised.value)).groups()
+    open_page(browser, base_url + "/")
+    browser.execute_script("window.coproEditor.setValue(arguments[0])", bad)
+    browser.find_element(By.ID, "run").click()
+    box = wait(browser, EC.visibility_of_element_located((By.ID, "error")))
+    assert str(raised.value) in box.text  # the parser's own message, position included
+    assert box.find_element(By.CSS_SELECTOR, ".position").text == f"line {line}, column {column}"
+    # The editor underlines the offending place too.
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".cm-lintRange-error, .cm-lintPoint-error"))
+    screenshot(browser, "02-query-syntax-error")
+
+
+def test_modes_page_puts_each_case_in_its_cell(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/modes")
+    cells = browser.find_elements(By.CSS_SELECTOR, "#mode-grid .mode-cell")
+    assert len(cells) == 4
+    cases = select(shipped_store, "SELECT ?case ?a ?r WHERE { ?case a cop:CoproductionCase ; "
+                                  "cop:hasAuthorityLevel ?a ; cop:hasResourceConcentration ?r }")
+    assert len(cases) >= 4
+    for case in cases:
+        chip = browser.find_element(By.CSS_SELECTOR, f'.case-chip[data-case="{case["case"]}"]')
+        cell = chip.find_element(By.XPATH, "ancestor::section[contains(@class, 'mode-cell')]")
+        assert (cell.get_attribute("data-authority"), cell.get_attribute("data-resources")) == (case["a"], case["r"])
+    # A condition of its mode that a case fails is flagged on the case.
+    unmet = select(shipped_store, "SELECT DISTINCT ?case ?c WHERE { ?case cop:hasMode ?m . "
+                                  "?m cop:hasApplicationCondition ?c . ?case cop:failsCondition ?c }")
+    for row in unmet:
+        chip = browser.find_element(By.CSS_SELECTOR, f'.case-chip[data-case="{row["case"]}"]')
+        flagged = [a.get_attribute("title") for a in chip.find_elements(By.CSS_SELECTOR, ".flags .unmet a")]
+        assert any(row["c"].endswith(title.split(":", 1)[1]) for title in flagged)
+    screenshot(browser, "03-modes")
+
+
+def test_class_tree_leads_to_an_individual_and_chinese_labels(browser, base_url, shipped_store):
+    set_language(browser, base_url, "en")
+    open_page(browser, base_url + "/ontology")
+    screenshot(browser, "04-ontology")
+    browser.find_element(By.CSS_SELECTOR, '#class-tree a[title="cop:CoproductionCase"]').click()
+    wait(browser, EC.url_contains("/ontology/CoproductionCase"))
+    label_en = select(shipped_store, f"SELECT ?l WHERE {{ <{COP.CoproductionCase}> rdfs:label ?l FILTER(LANGMATCHES(LANG(?l), 'en')) }}")
+    assert browser.find_element(By.ID, "resource-label").text.startswith(label_en[0]["l"])
+    screenshot(browser, "05-class-page")
+    instance = browser.find_element(By.CSS_SELECTOR, "#instances a.term")
+    iri = instance.get_attribute("title")
+    instance.click()
+    wait(browser, EC.url_contains("/id/case/"))
+    assert browser.find_element(By.ID, "resource-iri").text.endswith(iri.split(":", 1)[1])
+    browser.find_element(By.ID, "lang-zh").click()
+    wait(browser, EC.url_contains("lang=zh"))
+    full_iri = browser.find_element(By.ID, "resource-iri").text
+    label_zh = select(shipped_store, f"SELECT ?l WHERE {{ <{full_iri}> rdfs:label ?l FILTER(LANGMATCHES(LANG(?l), 'zh')) }}")
+    assert browser.find_element(By.ID, "resource-label").text.startswith(label_zh[0]["l"])
+    assert browser.find_element(By.CSS_SELECTOR, 'nav a[data-nav="ontology"]').text == "本体"
+    screenshot(browser, "06-individual-zh")
+    set_language(browser, base_url, "en")
+
+
+def test_mechanism_picture_and_case_page(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/mechanisms")
+    lanes = browser.find_elements(By.CSS_SELECTOR, "#mechanism-board .lane[data-mechanism]")
+    mechanisms = select(shipped_store, "SELECT ?m WHERE { ?m a cop:Mechanism }")
+    assert len(lanes) == len(mechanisms) >= 3
+    outcomes = select(shipped_store, f"SELECT ?o WHERE {{ <{COP.EmergenceMechanism}> cop:employsStrategy/cop:yieldsOutcome ?o }}")
+    lane = browser.find_element(By.CSS_SELECTOR, f'.lane[data-mechanism="{COP.EmergenceMechanism}"]')
+    shown = {a.get_attribute("title") for a in lane.find_elements(By.CSS_SELECTOR, ".outcomes a")}
+    assert shown == {"cop:" + row["o"].rsplit("#", 1)[1] for row in outcomes}
+    screenshot(browser, "07-mechanisms")
+    open_page(browser, base_url + "/cases")
+    screenshot(browser, "08-cases")
+    open_page(browser, base_url + "/cases/hangzhou-community-meal-centre")
+    actors = select(shipped_store, "SELECT DISTINCT ?a WHERE { ?p cop:participationIn "
+                                   "<https://w3id.org/coprokg/id/case/hangzhou-community-meal-centre> ; cop:participant ?a }")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#actors .sector li a.term")) == len(actors)
+    assert browser.find_elements(By.CSS_SELECTOR, "#observations a.evidence-ref")
+    screenshot(browser, "09-case")
+    open_page(browser, base_url + "/government")
+    screenshot(browser, "10-government")
+    open_page(browser, base_url + "/modes?lang=zh")
+    screenshot(browser, "11-modes-zh")
+    open_page(browser, base_url + "/docs?lang=en")
+    assert browser.find_elements(By.CSS_SELECTOR, "h1, h2")
+    screenshot(browser, "12-docs")
