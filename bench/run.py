@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -35,104 +36,138 @@ class TaskFailed(RuntimeError):
     """A measured task (a subprocess of bench.runners) failed; the message has its error output."""
 
 
-def run_task(task: str, *args: Path | str, profile: Path | None = None) -> dict:
-    """Run one bench.runners task in a fresh interpreter and return its figures."""
+def run_task(task: str, *args: Path | str, profile: Path | None = None, memory_cap_gb: float = 10.0) -> dict:
+    """Run one bench.runners task in a fresh interpreter, its address space capped, and return its figures.
+
+    Raises:
+        TaskFailed: the task failed or ran out of its memory cap; the message says which.
+    """
     command = [str(VENV_BIN / "python"), "-m", "bench.runners", task, *map(str, args)]
     if profile is not None:
         command += ["--profile", str(profile)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    cap = int(memory_cap_gb * 1024 ** 3)
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, preexec_fn=limit_memory)
     if done.returncode != 0:
-        last = [line for line in done.stderr.strip().splitlines() if line.strip()][-1:] or ["(no output)"]
-        raise TaskFailed(f"{task} failed: {last[0][:300]}")
+        text = done.stderr
+        if "memory allocation of" in text or "MemoryError" in text or done.returncode in (-9, 134):
+            raise TaskFailed(f"{task} ran out of memory: it needs more than the {memory_cap_gb:g} GiB cap "
+                             "(COPROKG_BENCH_MEMORY_GB)")
+        last = [line for line in text.strip().splitlines() if line.strip() and not line.startswith(" ")][-1:]
+        raise TaskFailed(f"{task} failed: {(last or ['(no output)'])[0][:300]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def runs_for(size: int, runs: int) -> int:
-    """Repeat runs at the default sizes; the optional 10M step runs once."""
-    return runs if size <= DEFAULT_SIZES[-1] else 1
+    """Repeat runs fully below 1M triples; at 1M at most twice (a run takes minutes), at 10M once."""
+    if size < DEFAULT_SIZES[-1]:
+        return runs
+    return min(runs, 2) if size == DEFAULT_SIZES[-1] else 1
 
 
-def bench_load(dataset: Path, work: Path, label: str, runs: int, timed: bool, results: Results) -> Path:
+def bench_load(dataset: Path, work: Path, label: str, runs: int, timed: bool, settings: BenchSettings,
+               results: Results) -> Path:
     """Load the dataset through CoproKG and through pyoxigraph bulk_load, alternating; return CoproKG's store."""
     loaders = {"CoproKG": "load-coprokg", "pyoxigraph bulk_load": "load-pyoxigraph"}
     figures: dict[str, list[dict]] = {name: [] for name in loaders}
+    failed: dict[str, str] = {}
     stores = {name: work / f"load-{task}" for name, task in loaders.items()}
     for number in range(runs if timed else 1):
         for name in (list(loaders) if number % 2 == 0 else list(loaders)[::-1]):
-            if not timed and name != "CoproKG":
+            if name in failed or (not timed and name != "CoproKG"):
                 continue
             try:
-                figures[name].append(run_task(loaders[name], fresh_dir(stores[name]), dataset))
+                figures[name].append(run_task(loaders[name], fresh_dir(stores[name]), dataset,
+                                              memory_cap_gb=settings.memory_cap_gb))
             except TaskFailed as e:
+                failed[name] = str(e)
                 results.skip(f"load {label} {name}", str(e))
-                break
     served = stores["CoproKG"]
     if not figures["CoproKG"]:
         # CoproKG's loader is not usable: load with pyoxigraph so the later sections can still run.
-        run_task("load-pyoxigraph", fresh_dir(served), dataset)
-    if timed and all(figures.values()):
-        rss = {name: max(f["peak_rss_mb"] for f in runs) for name, runs in figures.items()}
-        results.add(Figure("load", "bulk load of the N-Quads dataset", label, "s",
-                           {name: median([f["seconds"] for f in runs]) for name, runs in figures.items()},
+        run_task("load-pyoxigraph", fresh_dir(served), dataset, memory_cap_gb=settings.memory_cap_gb)
+    if timed and figures["pyoxigraph bulk_load"]:
+        rss = {name: max(f["peak_rss_mb"] for f in runs) for name, runs in figures.items() if runs}
+        values = {name: median([f["seconds"] for f in runs]) if runs else None for name, runs in figures.items()}
+        results.add(Figure("load", "bulk load of the N-Quads dataset", label, "s", values,
                            baseline="pyoxigraph bulk_load", target=LOAD_TARGET, runs=len(figures["CoproKG"]),
-                           note=f"{figures['CoproKG'][0]['quads']:,} quads; peak RSS "
-                                + ", ".join(f"{n} {v:,.0f} MB" for n, v in rss.items())))
+                           passed=False if "CoproKG" in failed and not figures["CoproKG"] else None,
+                           note=f"{figures['pyoxigraph bulk_load'][0]['quads']:,} quads; peak RSS "
+                                + ", ".join(f"{n} {v:,.0f} MB" for n, v in rss.items())
+                                + "".join(f"; {n}: {why}" for n, why in failed.items())))
     return served
 
 
 def bench_reasoning(asserted: Path, dataset: Path, work: Path, label: str, size: int, settings: BenchSettings,
                     results: Results) -> Path:
-    """Time CoproKG's materialisation against reasonable alone (and owlrl at one size); return the reasoned store."""
+    """Time CoproKG's materialisation against reasonable alone (and owlrl at one size); return the store to serve."""
     union = union_ntriples(dataset)
     reasoned = work / "reasoned"
     check_completeness = size == settings.owlrl_size
     inferred_out = work / "coprokg-inferred.nt"
-    ours, theirs = [], []
+    figures: dict[str, list[dict]] = {"CoproKG": [], "reasonable": []}
+    failed: dict[str, str] = {}
     runs = runs_for(size, settings.reasoning_runs)
     for number in range(runs):
         for name in (("CoproKG", "reasonable") if number % 2 == 0 else ("reasonable", "CoproKG")):
+            if name in failed:
+                continue
             try:
                 if name == "CoproKG":
                     copy_store(asserted, reasoned)
-                    last = number == runs - 1
-                    ours.append(run_task("materialise", reasoned, *([inferred_out] if last and check_completeness else [])))
+                    keep = [inferred_out] if number == runs - 1 and check_completeness else []
+                    figures[name].append(run_task("materialise", reasoned, *keep, memory_cap_gb=settings.memory_cap_gb))
                 else:
-                    theirs.append(run_task("reasonable", union))
+                    figures[name].append(run_task("reasonable", union, memory_cap_gb=settings.memory_cap_gb))
             except TaskFailed as e:
+                failed[name] = str(e)
                 results.skip(f"reasoning {label} {name}", str(e))
-                return reasoned if ours else asserted
+    ours, theirs = figures["CoproKG"], figures["reasonable"]
+    notes = [f"{ours[-1]['inferred']:,} inferred" if ours else "",
+             f"reasonable load {median([f['load_s'] for f in theirs]):.1f} s + reason "
+             f"{median([f['reason_s'] for f in theirs]):.1f} s" if theirs else "",
+             "peak RSS " + ", ".join(f"{n} {max(f['peak_rss_mb'] for f in runs):,.0f} MB"
+                                    for n, runs in figures.items() if runs)]
+    notes += [f"{n}: {why}" for n, why in failed.items()]
     results.add(Figure("reasoning", "OWL RL materialisation vs reasonable alone", label, "s",
-                       {"CoproKG": median([f["seconds"] for f in ours]),
-                        "reasonable": median([f["seconds"] for f in theirs])},
-                       baseline="reasonable", target=REASONING_TARGET, runs=runs,
-                       note=f"{ours[-1]['inferred']:,} inferred; reasonable load "
-                            f"{median([f['load_s'] for f in theirs]):.1f} s + reason {median([f['reason_s'] for f in theirs]):.1f} s; "
-                            f"peak RSS CoproKG {max(f['peak_rss_mb'] for f in ours):,.0f} MB, "
-                            f"reasonable {max(f['peak_rss_mb'] for f in theirs):,.0f} MB"))
+                       {n: median([f["seconds"] for f in runs]) if runs else None for n, runs in figures.items()},
+                       baseline="reasonable", target=REASONING_TARGET, runs=len(ours),
+                       passed=False if "CoproKG" in failed and theirs else None,
+                       note="; ".join(n for n in notes if n)))
+    if not ours:
+        return asserted
     if check_completeness:
-        owlrl_out = work / "owlrl-inferred.nt"
-        try:
-            owlrl = run_task("owlrl", union, owlrl_out)
-        except TaskFailed as e:
-            results.skip(f"owlrl {label}", str(e))
-            return reasoned
-        results.add(Figure("reasoning", "OWL RL materialisation vs owlrl alone", label, "s",
-                           {"CoproKG": median([f["seconds"] for f in ours]), "owlrl": owlrl["seconds"]},
-                           baseline="owlrl", runs=1,
-                           note=f"owlrl: 1 run, parse {owlrl['load_s']:.1f} s + closure {owlrl['reason_s']:.1f} s; "
-                                f"{owlrl['literal_subjects_dropped']:,} generalised triples (literal subject) set aside"))
-        comparison = compare_inferences(union, owlrl_out, inferred_out)
-        results.add(Figure("completeness", "CoproKG's inferences = owlrl's", label, "triples",
-                           {"CoproKG": comparison.coprokg, "owlrl": comparison.owlrl,
-                            "missing": len(comparison.missing), "extra": len(comparison.extra),
-                            "missing after noise": len(comparison.missing_after_noise),
-                            "extra after noise": len(comparison.extra_after_noise)},
-                           passed=comparison.equal,
-                           note=comparison.summary() + "; reflexive sameAs and generalised triples ignored; "
-                                "verdict on the counts after noise (kg.reasoning.is_trivial); blank-node triples "
-                                f"(owlrl, CoproKG) = {comparison.blank_node_triples}, compared by count only"))
-        write_differences(comparison, settings.results_dir / f"completeness-{label}.txt")
+        bench_completeness(union, inferred_out, median([f["seconds"] for f in ours]), work, label, settings, results)
     return reasoned
+
+
+def bench_completeness(union: Path, inferred_out: Path, our_seconds: float, work: Path, label: str,
+                       settings: BenchSettings, results: Results) -> None:
+    """Time owlrl alone once and check that CoproKG inferred what owlrl inferred."""
+    owlrl_out = work / "owlrl-inferred.nt"
+    try:
+        owlrl = run_task("owlrl", union, owlrl_out, memory_cap_gb=settings.memory_cap_gb)
+    except TaskFailed as e:
+        results.skip(f"owlrl {label}", str(e))
+        return
+    results.add(Figure("reasoning", "OWL RL materialisation vs owlrl alone", label, "s",
+                       {"CoproKG": our_seconds, "owlrl": owlrl["seconds"]}, baseline="owlrl", runs=1,
+                       note=f"owlrl: 1 run, parse {owlrl['load_s']:.1f} s + closure {owlrl['reason_s']:.1f} s; "
+                            f"{owlrl['literal_subjects_dropped']:,} generalised triples (literal subject) set aside"))
+    comparison = compare_inferences(union, owlrl_out, inferred_out)
+    results.add(Figure("completeness", "CoproKG's inferences = owlrl's", label, "triples",
+                       {"CoproKG": comparison.coprokg, "owlrl": comparison.owlrl,
+                        "missing": len(comparison.missing), "extra": len(comparison.extra),
+                        "missing after noise": len(comparison.missing_after_noise),
+                        "extra after noise": len(comparison.extra_after_noise)},
+                       passed=comparison.equal,
+                       note=comparison.summary() + "; reflexive sameAs and generalised triples ignored; "
+                            "verdict on the counts after noise (kg.reasoning.is_trivial); blank-node triples "
+                            f"(owlrl, CoproKG) = {comparison.blank_node_triples}, compared by count only"))
+    write_differences(comparison, settings.results_dir / f"completeness-{label}.txt")
 
 
 def bench_yaml(settings: BenchSettings, results: Results) -> None:
@@ -146,7 +181,8 @@ def bench_yaml(settings: BenchSettings, results: Results) -> None:
     store.replace_graphs({ONTOLOGY_GRAPH: load_ontology_graph(Settings.from_env().ontology)})
     store.close()
     try:
-        figures = run_task("import-yaml", store_dir, cases, profile=settings.results_dir / "profile-yaml-import.tmp")
+        figures = run_task("import-yaml", store_dir, cases, profile=settings.results_dir / "profile-yaml-import.tmp",
+                           memory_cap_gb=settings.memory_cap_gb)
     except TaskFailed as e:
         results.skip("YAML import", str(e))
         return
@@ -221,7 +257,7 @@ def run(settings: BenchSettings) -> Results:
             if "load" not in settings.sections and not need_store:
                 continue
             asserted = bench_load(dataset, work, label, runs_for(size, settings.load_runs),
-                                  "load" in settings.sections, results)
+                                  "load" in settings.sections, settings, results)
             served = asserted
             if "reasoning" in settings.sections or any(s in settings.sections for s in SERVING_SECTIONS):
                 served = bench_reasoning(asserted, dataset, work, label, size, settings, results)

@@ -31,6 +31,9 @@ class BenchSettings:
     wrk_seconds: int = 5
     wrk_clients: tuple[int, ...] = (8, 32)
     sections: tuple[str, ...] = ("load", "yaml", "reasoning", "latency", "throughput", "memory")
+    # Address-space cap of each measured process, so a reasoner that explodes fails alone instead of
+    # waking the kernel's OOM killer on a machine others share (COPROKG_BENCH_MEMORY_GB overrides).
+    memory_cap_gb: float = 10.0
     data_dir: Path = BENCH_DIR / "data"
     results_dir: Path = BENCH_DIR / "results"
     quick: bool = False
@@ -39,12 +42,18 @@ class BenchSettings:
     def from_args(cls, quick: bool, big: bool, sections: tuple[str, ...] | None, seed: int) -> "BenchSettings":
         """Build the settings for a run; COPROKG_BENCH_10M=1 (or --10m) adds the 10M-triple step."""
         big = big or os.environ.get("COPROKG_BENCH_10M", "") not in ("", "0")
+        cap = os.environ.get("COPROKG_BENCH_MEMORY_GB", "")
+        try:
+            memory_cap_gb = float(cap) if cap else cls.memory_cap_gb
+        except ValueError:
+            raise ValueError(f"COPROKG_BENCH_MEMORY_GB must be a number of GiB, not {cap!r}") from None
         if quick:
             settings = cls(sizes=QUICK_SIZES, latency_rounds=5, latency_budget_s=3.0, load_runs=2, reasoning_runs=2,
                            owlrl_size=QUICK_SIZES[0], yaml_cases=50, wrk_seconds=2,
-                           results_dir=BENCH_DIR / "results" / "quick.tmp", quick=True, seed=seed)
+                           results_dir=BENCH_DIR / "results" / "quick.tmp", quick=True, seed=seed,
+                           memory_cap_gb=memory_cap_gb)
         else:
-            settings = cls(sizes=DEFAULT_SIZES + ((BIG_SIZE,) if big else ()), seed=seed)
+            settings = cls(sizes=DEFAULT_SIZES + ((BIG_SIZE,) if big else ()), seed=seed, memory_cap_gb=memory_cap_gb)
         if sections:
             unknown = set(sections) - set(cls.sections)
             if unknown:

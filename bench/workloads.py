@@ -96,10 +96,16 @@ def bound_text(query: NamedQuery, bindings: dict[ox.Variable, object]) -> str:
     names = " ".join(f"?{v.value}" for v in bindings)
     terms = " ".join(str(t) for t in bindings.values())
     block = f" VALUES ({names}) {{ ({terms}) }}\n"
+    trailing = f"{query.text.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
     where = WHERE_OPENING.search(_without_comments(query.text))
     if where is None:
-        return f"{query.text.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
-    return query.text[:where.end()] + block + query.text[where.end():]
+        return trailing
+    opening = query.text[:where.end()] + block + query.text[where.end():]
+    try:
+        ox.Store().query(opening)  # parses it; an empty store answers at once
+    except SyntaxError:
+        return trailing  # e.g. a parameter that is also a BIND target cannot be pre-bound
+    return opening
 
 
 def _without_comments(text: str) -> str:

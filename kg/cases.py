@@ -189,6 +189,8 @@ def parse_yaml_text(text: str, display: str) -> tuple[list[Node], list[Problem]]
     """Parse YAML text into a located document, keeping each value's line."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        return [], [Problem(Where(display), None, "not valid YAML: nested too deeply")]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = Where(display, mark.line + 1) if mark else Where(display)
@@ -199,15 +201,20 @@ def parse_yaml_text(text: str, display: str) -> tuple[list[Node], list[Problem]]
     if root is None:
         return [], [Problem(Where(display, 1), None, "the file is empty; a case file holds one mapping of case fields")]
     problems: list[Problem] = []
-    node = _yaml_node(root, display, "", problems, SafeConstructor(), set())
+    try:
+        node = _yaml_node(root, display, "", problems, SafeConstructor(), set())
+    except RecursionError:
+        return [], [Problem(Where(display), None, "not valid YAML: nested too deeply")]
     return ([node] if node is not None else []), problems
 
 
-def _yaml_node(raw, display, label, problems, constructor, active) -> Node | None:
+def _yaml_node(raw, display, label, problems, constructor, seen) -> Node | None:
     where = Where(display, raw.start_mark.line + 1)
-    if id(raw) in active:  # an alias that contains itself
-        problems.append(Problem(where, label or None, "a YAML alias refers to itself"))
+    # An alias is the same node met twice; refusing them rules out cycles and exponential expansion.
+    if id(raw) in seen:
+        problems.append(Problem(where, label or None, "YAML aliases (*name) are not allowed in case files"))
         return None
+    seen.add(id(raw))
     if isinstance(raw, yaml.ScalarNode):
         try:
             return Node(constructor.construct_object(raw, deep=True), where, label)
@@ -216,9 +223,9 @@ def _yaml_node(raw, display, label, problems, constructor, active) -> Node | Non
                 return Node(raw.value, where, label)
             problems.append(Problem(where, label or None, f"cannot read value {raw.value!r}: {_first_line(e)}"))
             return None
-    active = active | {id(raw)}
     if isinstance(raw, yaml.SequenceNode):
-        items = [_yaml_node(item, display, f"{label}[{i}]", problems, constructor, active) for i, item in enumerate(raw.value)]
+        items = [_yaml_node(item, display, f"{label}[{i}]", problems, constructor, seen)
+                 for i, item in enumerate(raw.value)]
         return Node([item for item in items if item is not None], where, label)
     record: dict[str, Node] = {}
     for key, value in raw.value:
@@ -229,9 +236,10 @@ def _yaml_node(raw, display, label, problems, constructor, active) -> Node | Non
             continue
         child_label = f"{label}.{name}" if label else name
         if name in record:
-            problems.append(Problem(key_where, child_label, f"duplicate field (first given on line {record[name].where.line})"))
+            first = record[name].where.line
+            problems.append(Problem(key_where, child_label, f"duplicate field (first given on line {first})"))
             continue
-        child = _yaml_node(value, display, child_label, problems, constructor, active)
+        child = _yaml_node(value, display, child_label, problems, constructor, seen)
         if child is not None:
             # Report a field at its key's line: a block value starts a line later.
             record[name] = Node(child.value, key_where, child_label)
@@ -266,7 +274,8 @@ SHEET_COLUMNS = {
     "performance": ("case", "indicator", "value", "description", "evidence"),
 }
 # Columns holding several values, comma-separated in one cell.
-LIST_COLUMNS = {"services", "characteristics", "authority_evidence", "resources_evidence", "outcomes", "actors", "evidence"}
+LIST_COLUMNS = {"services", "characteristics", "authority_evidence", "resources_evidence", "outcomes", "actors",
+                "evidence"}
 TEXT_COLUMNS = {"name", "city", "province", "description", "authority_justification", "resources_justification",
                 "quotation", "supports", "justification"}
 # Sheet -> the field of a case that collects its rows.
@@ -285,7 +294,7 @@ def read_xlsx(path: Path, display: str | None = None) -> tuple[list[Node], list[
         return [], [Problem(Where(display), None, f"not a readable .xlsx workbook ({_first_line(e)})")]
     try:
         problems: list[Problem] = []
-        tables: dict[str, list[dict[str, Node]]] = {}
+        tables: dict[str, list[tuple[Where, dict[str, Node]]]] = {}
         for sheet in workbook.worksheets:
             if sheet.title not in SHEET_COLUMNS:
                 problems.append(Problem(Where(display, sheet=sheet.title), None,
@@ -299,11 +308,15 @@ def read_xlsx(path: Path, display: str | None = None) -> tuple[list[Node], list[
     if "cases" not in tables:
         problems.append(Problem(Where(display, sheet="cases"), None, "missing sheet; a workbook needs a cases sheet"))
         return [], problems
+    if not tables["cases"]:
+        problems.append(Problem(Where(display, sheet="cases"), None,
+                                "no case rows; give one row per case below the header"))
+        return [], problems
     return _assemble_cases(tables, display, problems), problems
 
 
-def _sheet_rows(sheet, display: str, problems: list[Problem]) -> list[dict[str, Node]]:
-    """Read a sheet's rows as column -> Node, after checking its header row."""
+def _sheet_rows(sheet, display: str, problems: list[Problem]) -> list[tuple[Where, dict[str, Node]]]:
+    """Read a sheet's non-empty rows as (place, column -> Node), after checking its header row."""
     allowed = SHEET_COLUMNS[sheet.title]
     rows = sheet.iter_rows(values_only=True)
     header = next(rows, None)
@@ -347,38 +360,36 @@ def _sheet_rows(sheet, display: str, problems: list[Problem]) -> list[dict[str, 
                 if isinstance(value, dt.datetime) and name == "date":
                     value = value.date()
                 record[name] = Node(value, where, name)
-        out.append(record)
+        out.append((where, record))
     return out
 
 
-def _assemble_cases(tables: dict[str, list[dict[str, Node]]], display: str, problems: list[Problem]) -> list[Node]:
+def _assemble_cases(tables: dict[str, list[tuple[Where, dict[str, Node]]]], display: str,
+                    problems: list[Problem]) -> list[Node]:
     """Group each sheet's rows under the case row they name."""
     cases: dict[Any, Node] = {}
-    for record in tables["cases"]:
-        where = next(iter(record.values())).where
+    for where, record in tables["cases"]:
         node = Node(dict(record), where, "")
         key = record["id"].value if "id" in record else object()
         if key in cases:
-            problems.append(Problem(where, "id", f"case {key!r} is already defined in row {cases[key].where.row}"))
+            problems.append(Problem(where, "id", f"case {key!r} is already defined in {cases[key].where}"))
             continue
         cases[key] = node
     actors_by_case: dict[tuple[Any, Any], Node] = {}
     for sheet, case_field in SHEET_TO_CASE_FIELD.items():
-        for record in tables.get(sheet, []):
-            owner = _owning_case(record, cases, display, sheet, problems)
+        for where, record in tables.get(sheet, []):
+            owner = _owning_case(where, record, cases, problems)
             if owner is None:
                 continue
-            where = next(iter(record.values())).where
             fields = {k: v for k, v in record.items() if k != "case"}
             item = Node(fields, where, "")
             owner.value.setdefault(case_field, Node([], Where(display, sheet=sheet), case_field)).value.append(item)
             if sheet == "actors" and "id" in fields:
                 actors_by_case[(record["case"].value, fields["id"].value)] = item
-    for record in tables.get("participations", []):
-        owner = _owning_case(record, cases, display, "participations", problems)
+    for where, record in tables.get("participations", []):
+        owner = _owning_case(where, record, cases, problems)
         if owner is None:
             continue
-        where = next(iter(record.values())).where
         if "actor" not in record:
             problems.append(Problem(where, "actor", "required field is missing; name an actor id of sheet actors"))
             continue
@@ -394,9 +405,7 @@ def _assemble_cases(tables: dict[str, list[dict[str, Node]]], display: str, prob
     return list(cases.values())
 
 
-def _owning_case(record: dict[str, Node], cases: dict[Any, Node], display: str, sheet: str,
-                 problems: list[Problem]) -> Node | None:
-    where = next(iter(record.values())).where
+def _owning_case(where: Where, record: dict[str, Node], cases: dict[Any, Node], problems: list[Problem]) -> Node | None:
     if "case" not in record:
         problems.append(Problem(where, "case", "required field is missing; name a case id of sheet cases"))
         return None
@@ -414,7 +423,8 @@ def read_case_file(path: Path, display: str | None = None) -> tuple[list[Node], 
         return read_xlsx(path, display)
     if path.suffix.lower() in (".yaml", ".yml"):
         return read_yaml(path, display)
-    return [], [Problem(Where(display), None, f"unsupported file type {path.suffix!r}; allowed: {', '.join(CASE_SUFFIXES)}")]
+    allowed = ", ".join(CASE_SUFFIXES)
+    return [], [Problem(Where(display), None, f"unsupported file type {path.suffix!r}; allowed: {allowed}")]
 
 
 def case_files(paths: list[Path]) -> list[Path]:

@@ -190,11 +190,12 @@ def restore(source: Path, store: str | None, format_name: str | None) -> None:
 @click.option("--format", "format_name", type=click.Choice(["table", "csv", "json", "turtle"]), default="table",
               show_default=True)
 def query(sparql: str, store: str | None, format_name: str) -> None:
-    """Run a SPARQL query (the default graph is the union of all graphs) and print the results."""
+    """Run a SPARQL query (default graph = union of all graphs; cop:, id:, rdfs:, ... predeclared) and print it."""
+    from kg.namespaces import PREFIXES
     from kg.results import render
 
     with _opened_store(store) as kg_store:
-        text = render(kg_store.query(sparql), format_name)
+        text = render(kg_store.query(sparql, prefixes=PREFIXES), format_name)
     click.echo(text, nl=False)
 
 

@@ -61,7 +61,7 @@ def build_store(settings: Settings, *, progress: bool = False) -> tuple[Embedded
 
 def is_built(store: EmbeddedStore) -> bool:
     """Tell whether the store already holds the ontology graph (a finished build)."""
-    return store.ox.contains_named_graph(ox.NamedNode(str(ONTOLOGY_GRAPH)))
+    return store.has_graph(str(ONTOLOGY_GRAPH))
 
 
 def materialise(store: EmbeddedStore) -> int:
@@ -80,7 +80,8 @@ def dump_format(name: str | None, path: Path | None) -> str:
     if name is None and path is not None and path.suffix:
         name = SUFFIX_TO_DUMP_FORMAT.get(path.suffix.lower())
         if name is None:
-            raise BadRequest(f"{path}: unknown dump suffix {path.suffix!r}; allowed: {', '.join(SUFFIX_TO_DUMP_FORMAT)}")
+            allowed = ", ".join(SUFFIX_TO_DUMP_FORMAT)
+            raise BadRequest(f"{path}: unknown dump suffix {path.suffix!r}; allowed: {allowed}")
     name = name or "nquads"
     if name not in DUMP_FORMAT_TO_RDF_FORMAT:
         raise BadRequest(f"unknown dump format {name!r}; allowed: {', '.join(DUMP_FORMAT_TO_RDF_FORMAT)}")
@@ -89,15 +90,18 @@ def dump_format(name: str | None, path: Path | None) -> str:
 
 def dump_store(store: EmbeddedStore, output: IO[bytes] | Path, format: str = "nquads") -> None:
     """Write every quad of the store as N-Quads or TriG."""
-    store.ox.dump(output, DUMP_FORMAT_TO_RDF_FORMAT[format])
+    store.dump(output, DUMP_FORMAT_TO_RDF_FORMAT[format])
 
 
 def restore_store(store: EmbeddedStore, source: IO[bytes] | Path, format: str = "nquads", *, name: str = "") -> int:
     """Replace the whole dataset by a dump; a dump that does not parse leaves the store untouched.
 
     Raises:
-        BadRequest: the dump is not valid in its syntax; the message names the place.
+        BadRequest: the dump is not valid in its syntax (the message names the place), or the store is remote.
     """
+    if not isinstance(store, EmbeddedStore):
+        raise BadRequest("restore writes to the embedded store only; "
+                         "load a dump into a remote store with its own tools")
     rdf_format = DUMP_FORMAT_TO_RDF_FORMAT[format]
     try:
         if isinstance(source, Path):

@@ -196,6 +196,7 @@ class PooledStore(EmbeddedStore):
             self._publish()
         worker = pool.acquire(deadline, self.timeout)
         with self._snapshot_lock:
+            moved = worker.snapshot not in (None, self._current)
             job["snapshot"] = worker.snapshot = self._current
         try:
             worker.connection.send(job)
@@ -204,8 +205,8 @@ class PooledStore(EmbeddedStore):
             raise StoreUnavailable(f"cannot reach a query worker: {e}") from e
         remaining = max(deadline - time.monotonic(), 0.001)
         output = _retry_on_substitution(lambda: read_output(_ProcessChannel(pool, worker), remaining))
-        if output is not None and output.complete:
-            self._collect()
+        if moved:
+            self._collect()  # the worker let go of its old snapshot
         return output
 
     def query(self, sparql: str, *, union_default_graph: bool = True, substitutions=None, **options):

@@ -23,7 +23,7 @@ class Cancelled(Exception):
     """The reader went away; stop serializing."""
 
 
-class _ChunkWriter:
+class ChunkWriter:
     """A file-like sink that pyoxigraph serializes into, emitting ~64 KiB chunks."""
 
     def __init__(self, emit: Callable[[tuple], None]) -> None:
@@ -83,7 +83,7 @@ def run_job(store: ox.Store, job: dict, emit: Callable[[tuple], None]) -> None:
             emit(("error", "not-acceptable", kind))
             return
         emit(("head", kind, media_type))
-        writer = _ChunkWriter(emit)
+        writer = ChunkWriter(emit)
         if result is None:
             store.dump(writer, _format(kind, media_type))
         else:

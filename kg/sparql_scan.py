@@ -7,6 +7,7 @@ every request, unlike a full rdflib parse.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -78,7 +79,17 @@ def tokenize(text: str) -> list[Token]:
 
 
 def scan(text: str) -> Scan:
-    """Find the form, dataset clauses and SERVICE / LOAD targets of a query or update."""
+    """Find the form, dataset clauses and SERVICE / LOAD targets of a query or update (do not mutate the result)."""
+    # Requests repeat the same short queries; caching saves tokenizing each one twice per request.
+    return _scan_cached(text) if len(text) <= 8192 else _scan(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _scan_cached(text: str) -> Scan:
+    return _scan(text)
+
+
+def _scan(text: str) -> Scan:
     result = Scan(tokens=tokenize(text))
     prefixes: dict[str, str] = {}
     tokens = result.tokens
@@ -134,7 +145,8 @@ def check_external(text: str, allowlist: tuple[str, ...] | list[str]) -> Scan:
     if "\\u" in text or "\\U" in text:
         external += scan(_UNICODE_ESCAPE.sub(_decode_escape, text)).external
     for keyword, target in external:
-        if target not in allowlist:
+        # Only web endpoints can be allow-listed; a file: IRI is refused even if someone lists it.
+        if target not in allowlist or not target.startswith(("http://", "https://")):
             shown = target or "a variable or relative IRI"
             raise Forbidden(
                 f"{keyword} {shown} is refused: only endpoints named in COPROKG_SERVICE_ALLOWLIST may be "

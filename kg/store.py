@@ -33,7 +33,7 @@ from kg.errors import (
     StoreUnavailable,
     UpdateSyntaxError,
 )
-from kg.query_worker import Cancelled, kind_of, query_options, run_job
+from kg.query_worker import Cancelled, ChunkWriter, kind_of, run_job
 from kg.sparql_scan import add_using_clauses, check_external, check_using_conflict, scan, tokenize
 
 # Results are read ahead up to this size before answering, so small answers release their worker
@@ -223,7 +223,7 @@ class ThreadChannel:
             self._on_abort()
 
 
-def _error(message: tuple, timeout: float) -> KGError:
+def _error(message: tuple) -> KGError:
     code, detail = message[1], message[2]
     if code == "kg":
         return detail
@@ -255,7 +255,7 @@ def read_output(channel, timeout: float) -> QueryOutput:
     message = receive()
     if message[0] == "error":
         channel.done()
-        raise _error(message, timeout)
+        raise _error(message)
     _, kind, media_type = message
     buffered: list[bytes] = []
     size = 0
@@ -269,7 +269,7 @@ def read_output(channel, timeout: float) -> QueryOutput:
             return QueryOutput(kind, media_type, buffered, complete=True)
         else:
             channel.done()
-            raise _error(message, timeout)
+            raise _error(message)
 
     state = {"open": True}
 
@@ -286,7 +286,7 @@ def read_output(channel, timeout: float) -> QueryOutput:
             else:
                 state["open"] = False
                 channel.done()
-                raise _error(message, timeout)
+                raise _error(message)
 
     def close() -> None:
         if state["open"]:  # the reader left early: stop the work rather than let it finish unread
@@ -641,13 +641,11 @@ class RemoteStore(_StoreBase):
         if media_type is None:
             raise NotAcceptable("no acceptable media type for a dataset")
         def relay(response, emit):
-            from kg.query_worker import _ChunkWriter
-
             try:
                 rows = ox.parse_query_results(response.raw, ox.QueryResultsFormat.JSON)
                 quads = (ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows)
                 emit(("head", "dataset", media_type))
-                writer = _ChunkWriter(emit)
+                writer = ChunkWriter(emit)
                 ox.serialize(quads, writer, ox.RdfFormat.from_media_type(media_type))
                 writer.flush()
                 emit(("end",))
@@ -746,8 +744,6 @@ def ox_results_media_types() -> tuple[str, ...]:
 
 def _relay(response, formats: Mapping[str, str | None], emit) -> None:
     """Parse a remote answer as it arrives and re-serialize it in the chosen media type."""
-    from kg.query_worker import _ChunkWriter
-
     response.raw.decode_content = True
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     try:
@@ -763,7 +759,7 @@ def _relay(response, formats: Mapping[str, str | None], emit) -> None:
             emit(("error", "not-acceptable", kind))
             return
         emit(("head", kind, media_type))
-        writer = _ChunkWriter(emit)
+        writer = ChunkWriter(emit)
         if kind == "graph":
             ox.serialize(result, writer, ox.RdfFormat.from_media_type(media_type))
         else:

@@ -125,8 +125,12 @@ def validate_paths(paths: Iterable[Path], *, shapes: Path = SHAPES, progress: bo
     """Read and check every case file under `paths`; collect all problems, never stop at the first."""
     from tqdm import tqdm
 
-    files = cf.case_files(list(paths))
+    paths = [Path(p) for p in paths]
+    files = cf.case_files(paths)
     report = Report()
+    for folder in (p for p in paths if p.is_dir() and not cf.case_files([p])):
+        report.problems.append(Problem(Where(cf.display_name(folder)), None,
+                                       f"no case files here; a case file ends in {', '.join(cf.CASE_SUFFIXES)}"))
     first_seen: dict[str, Where] = {}
     wheres: dict[URIRef, Where] = {}
     for path in tqdm(files, desc="checking cases", unit="file", disable=not progress or None, leave=False):
@@ -260,7 +264,8 @@ def _check_value(node: Node, spec: Spec, problems: list[Problem], refs: list) ->
         return tuple(dict.fromkeys(checked)) if spec.kind != "records" else tuple(checked)
     if spec.kind == "id":
         if isinstance(value, bool) or not isinstance(value, (str, int)) or not ID_PATTERN.match(str(value)):
-            return bad(f"{value!r} is not a valid id; use letters, digits, '.', '_' and '-', starting with a letter or digit")
+            return bad(f"{value!r} is not a valid id; use letters, digits, '.', '_' and '-', "
+                       "starting with a letter or digit")
         return str(value)
     if spec.kind == "text":
         return _check_text(node, problems)

@@ -43,8 +43,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_oxigraph_server(directory: Path, timeout_s: int = 30) -> tuple[subprocess.Popen, str]:
-    """Start `oxigraph serve` on a free loopback port; return the process and its base URL once it answers."""
+def start_oxigraph_server(directory: Path, timeout_s: int = 5) -> tuple[subprocess.Popen, str]:
+    """Start `oxigraph serve` on a free loopback port; return the process and its base URL once it answers.
+
+    Its own timeout (`timeout_s`) stops runaway queries on its side after CoproKG has given up on them.
+    """
     port = free_port()
     process = subprocess.Popen(
         [str(OXIGRAPH), "serve", "--location", str(directory), "--bind", f"127.0.0.1:{port}",

@@ -151,3 +151,21 @@ def test_xlsx_places_are_sheet_and_row(tmp_path):
     assert problems == []
     actors = documents[0].value["actors"].value
     assert [str(a.where) for a in actors] == [f"meal.xlsx sheet actors row {n}" for n in (2, 3, 4, 5)]
+
+
+def test_every_ontology_term_the_importer_and_shapes_use_is_declared():
+    from rdflib import Graph
+
+    from kg import cases as cf
+
+    ontology = Graph().parse(ROOT / "ontology" / "coprokg.ttl", format="turtle")
+    declared = {s for s in ontology.subjects() if str(s).startswith(str(COP))}
+    tables = [v for k, v in vars(cf).items() if k.endswith("_TO_IRI")]
+    used = {iri for table in tables for iri in table.values()}
+    for path in SHIPPED:
+        for case in checked_cases(path):
+            used |= {t for triple in content_graph(case) for t in triple if str(t).startswith(str(COP))}
+    shapes = Graph().parse(ROOT / "ontology" / "shapes.ttl", format="turtle")
+    used |= {t for triple in shapes for t in triple if str(t).startswith(str(COP))}
+    assert len(tables) == 14
+    assert sorted(used - declared) == []

@@ -245,6 +245,27 @@ def test_update_dataset_default_graph(client):
     client.post("/sparql", data={"update": f"DROP SILENT GRAPH <{TEST_GRAPH}>"}, headers=AUTH)
 
 
+def test_update_dataset_default_graphs_named_graphs_and_full(client):
+    """Several using-graph-uri, and using-named-graph-uri for the WHERE clause's GRAPH patterns."""
+    city = "<https://w3id.org/coprokg/ontology#city>"
+    update = f"INSERT {{ GRAPH <{TEST_GRAPH}> {{ ?s {city} ?o }} }} WHERE {{ ?s {city} ?o }}"
+    client.post("/sparql", data=MultiDict([("update", update), ("using-graph-uri", GRAPH_A), ("using-graph-uri", GRAPH_B)]),
+                headers=AUTH)
+    assert _count(client) == 2
+    client.post("/sparql", data={"update": f"DROP SILENT GRAPH <{TEST_GRAPH}>"}, headers=AUTH)
+    update = f"INSERT {{ GRAPH <{TEST_GRAPH}> {{ ?s {city} ?o }} }} WHERE {{ GRAPH ?g {{ ?s {city} ?o }} }}"
+    client.post("/sparql", data={"update": update, "using-named-graph-uri": GRAPH_B}, headers=AUTH)
+    assert _count(client) == 1
+    client.post("/sparql", data={"update": f"DROP SILENT GRAPH <{TEST_GRAPH}>"}, headers=AUTH)
+    update = (f"INSERT {{ GRAPH <{TEST_GRAPH}> {{ ?s {city} ?o . ?t {city} ?p }} }} "
+              f"WHERE {{ ?s {city} ?o GRAPH ?g {{ ?t {city} ?p }} }}")
+    client.post("/sparql", data={"update": update, "using-graph-uri": GRAPH_A, "using-named-graph-uri": GRAPH_B},
+                headers=AUTH)
+    cities = client.get("/sparql", query_string={"query": f"SELECT ?o {{ GRAPH <{TEST_GRAPH}> {{ ?s {city} ?o }} }}"})
+    assert {b["o"]["value"] for b in cities.json["results"]["bindings"]} == {"上海", "杭州"}
+    client.post("/sparql", data={"update": f"DROP SILENT GRAPH <{TEST_GRAPH}>"}, headers=AUTH)
+
+
 def test_update_base_uri(client):
     """Relative IRIs in an update resolve against the endpoint's URL."""
     r = client.post("/sparql", data={"update": f"INSERT DATA {{ GRAPH <{TEST_GRAPH}> {{ <relative> <http://e/p> 1 }} }}"},

@@ -110,6 +110,11 @@ def test_unicode_escapes_do_not_hide_service():
         check_external(r"SELECT * { \u0053ERVICE <http://127.0.0.1:9/> { } }", ())
 
 
+def test_files_are_refused_even_when_allow_listed():
+    with pytest.raises(Forbidden):
+        check_external("LOAD <file:///etc/passwd>", ("file:///etc/passwd",))
+
+
 # --- writes need the token -----------------------------------------------------------------------------
 
 

@@ -283,3 +283,51 @@ def test_random_text_is_reported_never_a_crash(text):
     for document in documents:
         check_case(document, "random.yaml", problems)
     assert documents or problems
+
+
+def test_the_documented_example_is_a_valid_case(tmp_path):
+    text = (ROOT / "docs" / "case-format.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.yaml").write_text(example, encoding="utf-8")
+    report = validate_paths([tmp_path / "example.yaml"])
+    assert report.problems == [] and [c.id for c in report.cases] == ["hangzhou-community-meal-centre"]
+
+
+def test_a_folder_without_case_files_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not a case", encoding="utf-8")
+    assert [str(p) for p in validate_paths([tmp_path / "empty"]).problems] == [
+        "empty: no case files here; a case file ends in .yaml, .yml, .xlsx"]
+
+
+CELL = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(["tiny", "office", "state", "high", "x, y"]),
+                 st.text(st.characters(min_codepoint=32, max_codepoint=0x9fff, exclude_categories=["Cs"]), max_size=5),
+                 st.dates())
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.dictionaries(st.sampled_from([*cf.SHEET_COLUMNS, "notes"]),
+                       st.tuples(st.lists(st.sampled_from(["case", "id", "name", "sector", "actor", "role", "bogus",
+                                                           "name@zh", "authority"]), min_size=1, max_size=4),
+                                 st.lists(st.lists(CELL, min_size=4, max_size=4), max_size=3)),
+                       min_size=1, max_size=4))
+def test_random_workbooks_are_reported_never_a_crash(tmp_path_factory, sheets):
+    book = Workbook()
+    book.remove(book.active)
+    for title, (header, rows) in sheets.items():
+        sheet = book.create_sheet(title)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+    path = tmp_path_factory.mktemp("book") / "random.xlsx"
+    book.save(path)
+    report = validate_paths([path])
+    assert report.cases or report.errors
+
+
+def test_yaml_aliases_and_deep_nesting_are_refused(tmp_path):
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8))
+    problems = problems_for(tmp_path, laughs)
+    assert problems[0] == "case.yaml:1 b[0]: YAML aliases (*name) are not allowed in case files"
+    assert problems_for(tmp_path, "a: " + "[" * 600 + "]" * 600) == ["case.yaml: not valid YAML: nested too deeply"]
