@@ -84,8 +84,11 @@ def measure_latency(workloads: list[Workload], coprokg: Server, oxigraph: Server
                     break
             values = {s: median(t) * 1000 for s, t in times.items()}
             rows = counts["CoproKG"]
+            if not workload.like_for_like:
+                note += ("no verdict: oxigraph serve got the values as a trailing VALUES (a parameter is a BIND "
+                         "target), which it evaluates after the whole pattern")
             results.add(Figure("latency", workload.name, size, "ms", values, baseline="oxigraph serve",
-                               target=LATENCY_TARGET, runs=len(times["CoproKG"]),
+                               target=LATENCY_TARGET if workload.like_for_like else None, runs=len(times["CoproKG"]),
                                note=(note or f"{rows} rows") + f", {len(times['CoproKG'])} runs"))
     finally:
         for client in clients.values():

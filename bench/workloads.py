@@ -55,6 +55,9 @@ class Workload:
     # In-process, a named query keeps its variables and pyoxigraph binds them (as CoproKG does).
     inprocess_sparql: str = ""
     substitutions: dict = field(default_factory=dict)
+    # False when oxigraph serve could only get the values as a trailing VALUES (evaluated after the
+    # whole pattern): its time is then not like for like, and the row gets no verdict.
+    like_for_like: bool = True
 
 
 def shape_workloads(n_triples: int, coprokg_query_path: str = "/sparql") -> list[Workload]:
@@ -80,32 +83,40 @@ def named_workloads(queries_dir: Path, api_path: str = "/api/queries") -> tuple[
             skipped.append(f"{query.name}: required parameter(s) {', '.join(missing)} have no example")
             continue
         bindings = query.bind(values)
-        out.append(Workload(f"named: {query.name}", "named", bound_text(query, bindings),
-                            f"{api_path}/{query.name}?{urllib.parse.urlencode(values)}", query.text, bindings))
+        text, like_for_like = bind_in_text(query, bindings)
+        out.append(Workload(f"named: {query.name}", "named", text,
+                            f"{api_path}/{query.name}?{urllib.parse.urlencode(values)}", query.text, bindings,
+                            like_for_like=like_for_like))
     return out, skipped
 
 
 def bound_text(query: NamedQuery, bindings: dict[ox.Variable, object]) -> str:
-    """Give a query text with its parameters bound, for a server without substitutions.
+    """Give a query text with its parameters bound, for a server without substitutions."""
+    return bind_in_text(query, bindings)[0]
+
+
+def bind_in_text(query: NamedQuery, bindings: dict[ox.Variable, object]) -> tuple[str, bool]:
+    """Bind parameters in the text; say whether the result costs what a substitution costs.
 
     A VALUES block opens the WHERE group, as CoproKG does for remote stores: then FILTERs in the
-    group see the values, as they do with substitutions (a trailing VALUES would join too late).
+    group see the values, as they do with substitutions. Where that does not parse (a parameter that
+    is also a BIND target), a trailing VALUES is the fallback: same rows, but joined after the whole
+    pattern is evaluated, so not like for like.
     """
     if not bindings:
-        return query.text
+        return query.text, True
     names = " ".join(f"?{v.value}" for v in bindings)
     terms = " ".join(str(t) for t in bindings.values())
-    block = f" VALUES ({names}) {{ ({terms}) }}\n"
     trailing = f"{query.text.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
     where = WHERE_OPENING.search(_without_comments(query.text))
     if where is None:
-        return trailing
-    opening = query.text[:where.end()] + block + query.text[where.end():]
+        return trailing, False
+    opening = query.text[:where.end()] + f" VALUES ({names}) {{ ({terms}) }}\n" + query.text[where.end():]
     try:
         ox.Store().query(opening)  # parses it; an empty store answers at once
     except SyntaxError:
-        return trailing  # e.g. a parameter that is also a BIND target cannot be pre-bound
-    return opening
+        return trailing, False
+    return opening, True
 
 
 def _without_comments(text: str) -> str:

@@ -156,18 +156,46 @@ def load(paths: tuple[Path, ...], store: str | None, no_reason: bool) -> None:
 @click.argument("output", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
 @click.option("--format", "format_name", type=click.Choice(["nquads", "trig"]), help="Default: from the suffix, else nquads.")
-def dump(output: Path | None, store: str | None, format_name: str | None) -> None:
-    """Write the whole dataset (every graph) to OUTPUT, or to standard output."""
-    from kg.load import dump_format, dump_store
+@click.option("--server", help="Dump through a running CoproKG server at this URL (default when the store is in use: "
+                               "http://COPROKG_HOST:COPROKG_PORT).")
+def dump(output: Path | None, store: str | None, format_name: str | None, server: str | None) -> None:
+    """Write the whole dataset (every graph) to OUTPUT, or to standard output; works while the server runs."""
+    import os
+
+    from kg.errors import StoreUnavailable
+    from kg.load import dump_format, dump_store, dump_through_server
+    from kg.store import open_store
 
     format_name = dump_format(format_name, output)
-    with _opened_store(store) as kg_store:
+    settings = _settings(store)
+    kg_store = None
+    if server is None:
+        try:
+            kg_store = open_store(settings)
+        except StoreUnavailable:
+            if settings.is_remote:
+                raise
+            # A running server holds the store's lock; it serves a consistent snapshot over the Graph Store Protocol.
+            host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+            server = f"http://{'[' + host + ']' if ':' in host else host}:{settings.port}"
+            click.echo(f"the store is in use; dumping through the server at {server}", err=True)
+    if kg_store is None:
+        count = dump_through_server(server, output if output is not None else sys.stdout.buffer, format_name)
+        if output is not None:
+            click.echo(f"wrote {count} quads to {output}", err=True)
+        return
+    try:
         if output is None:
             dump_store(kg_store, sys.stdout.buffer, format_name)
             sys.stdout.buffer.flush()
         else:
-            dump_store(kg_store, output, format_name)
+            # Written beside and renamed into place, so a dump cut short never looks like a finished one.
+            partial = output.with_name(output.name + ".partial")
+            dump_store(kg_store, partial, format_name)
+            os.replace(partial, output)
             click.echo(f"wrote {len(kg_store)} quads to {output}", err=True)
+    finally:
+        kg_store.close()
 
 
 @main.command("restore")
@@ -256,6 +284,6 @@ def serve(store: str | None, host: str | None, port: str | None) -> None:
     # Options go through the same checks as the variables they stand for.
     overrides = {"COPROKG_STORE": store, "COPROKG_HOST": host, "COPROKG_PORT": port}
     settings = Settings.from_env({**os.environ, **{k: v for k, v in overrides.items() if v}})
-    mode = "read-write (bearer token set)" if settings.token else "read-only (COPROKG_TOKEN unset)"
+    mode = "read-only (COPROKG_TOKEN unset or COPROKG_UPDATES=off)" if settings.read_only else "read-write (bearer token set)"
     click.echo(f"CoproKG serving {settings.store} on http://{settings.host}:{settings.port}/sparql, {mode}")
     run_server(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -17,6 +18,8 @@ ENV_TO_FIELD = {
     "COPROKG_PORT": "port",
     "COPROKG_STORE": "store",
     "COPROKG_TOKEN": "token",
+    "COPROKG_UPDATES": "updates",
+    "COPROKG_WRITE_RATE": "write_rate",
     "COPROKG_QUERY_TIMEOUT": "query_timeout",
     "COPROKG_CORS_ORIGINS": "cors_origins",
     "COPROKG_MAX_QUERY_BYTES": "max_query_bytes",
@@ -29,6 +32,13 @@ ENV_TO_FIELD = {
     "COPROKG_QUERIES": "queries",
 }
 
+# COPROKG_UPDATES: "auto" = writes are on exactly when a token is set; "on" = the operator wants writes,
+# so a missing token is a start-up error rather than a silently read-only service; "off" = read-only
+# even with a token (e.g. a public mirror sharing its configuration with the writable instance).
+UPDATE_MODES = ("auto", "on", "off")
+# A token guessable in a few million tries is no guard on a network; loopback-only services may use any.
+MIN_EXPOSED_TOKEN_LENGTH = 24
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -38,8 +48,11 @@ class Settings:
     port: int = 8000
     # A directory (embedded Oxigraph store) or "sparql:QUERY_URL[,UPDATE_URL]".
     store: str = str(ROOT / "data" / "store")
-    # Writes need this bearer token; None means the service is read-only.
-    token: str | None = None
+    # Writes need this bearer token; None means the service is read-only. Never shown by repr().
+    token: str | None = field(default=None, repr=False)
+    updates: str = "auto"  # one of UPDATE_MODES
+    # Write requests (update, Graph Store PUT/POST/DELETE) each client may make per minute, in bursts up to this.
+    write_rate: int = 300
     query_timeout: float = 30.0
     cors_origins: tuple[str, ...] = ("*",)
     max_query_bytes: int = 1_000_000
@@ -56,9 +69,32 @@ class Settings:
     def is_remote(self) -> bool:
         return self.store.startswith("sparql:")
 
+    def __post_init__(self) -> None:
+        """Refuse combinations that would expose writes (messages never include the token).
+
+        Raises:
+            ConfigError: an unknown COPROKG_UPDATES, writes asked for without a token, or a short token on a
+                non-loopback address.
+        """
+        if self.updates not in UPDATE_MODES:
+            raise ConfigError(f"COPROKG_UPDATES must be one of {', '.join(UPDATE_MODES)}, not {self.updates!r}")
+        if self.token is not None and (self.token != self.token.strip() or not self.token.isprintable()):
+            raise ConfigError("COPROKG_TOKEN must not start or end with spaces or hold control characters")
+        exposed = not is_loopback(self.host)
+        if self.updates == "on" and self.token is None:
+            where = (f"COPROKG_HOST={self.host} is not a loopback address, so anyone who reaches it could write"
+                     if exposed else "writes always need a bearer token")
+            raise ConfigError(f"COPROKG_UPDATES=on but COPROKG_TOKEN is unset: refusing to start ({where}); "
+                              "set COPROKG_TOKEN, or COPROKG_UPDATES=auto/off for a read-only service")
+        if exposed and not self.read_only and len(self.token or "") < MIN_EXPOSED_TOKEN_LENGTH:
+            raise ConfigError(f"COPROKG_TOKEN is shorter than {MIN_EXPOSED_TOKEN_LENGTH} characters, too weak for a "
+                              f"writable service on COPROKG_HOST={self.host}, which is not a loopback address; "
+                              "use a long random token (e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
+
     @property
     def read_only(self) -> bool:
-        return self.token is None
+        """True unless a token is set and COPROKG_UPDATES is not "off"."""
+        return self.token is None or self.updates == "off"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -79,6 +115,16 @@ class Settings:
         types = {f.name: f.type for f in fields(cls)}
         values = {name: _coerce(source, types[name], value) for name, (source, value) in raw.items()}
         return replace(settings, **values)
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether binding `host` keeps the service on this machine (0.0.0.0 and :: mean every interface)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
 
 
 def _read_config_file(path: Path) -> dict[str, tuple[str, object]]:
@@ -123,6 +169,10 @@ def _coerce(source: str, type_name: str, value: object) -> object:
     if type_name == "str | None":
         return str(value) or None
     if type_name == "str":
+        if source.endswith(("UPDATES", "updates")) and str(value).strip().lower() not in UPDATE_MODES:
+            raise ConfigError(f"{source} must be one of {', '.join(UPDATE_MODES)}, not {value!r}")
+        if source.endswith(("UPDATES", "updates")):
+            return str(value).strip().lower()
         if source.endswith(("STORE", "store")):
             _check_store(source, str(value))
         return str(value)

@@ -47,6 +47,16 @@ class UnsupportedMediaType(KGError):
     status, title = 415, "Unsupported media type"
 
 
+class TooManyRequests(KGError):
+    """A client sent writes faster than its rate allows; `retry_after` is in whole seconds."""
+
+    status, title = 429, "Too many write requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class InvalidParameter(BadRequest):
     """A named-query parameter value that is missing, unknown, of the wrong type or not allowed."""
 

@@ -486,9 +486,14 @@ def _check_query(path: Path, text: str, parameters: tuple[Parameter, ...]) -> tu
         result = ox.Store().query(text)
     except SyntaxError as e:
         raise NamedQueryError(f"{path}:{_file_position(e, text)}") from None
-    if not isinstance(result, ox.QuerySolutions):
+    is_select = isinstance(result, ox.QuerySolutions)
+    variables = tuple(v.value for v in result.variables) if is_select else ()
+    # A pyoxigraph result may only be dropped on the thread that made it. Raised with `result` still in
+    # this frame, the error's traceback kept it alive in the library's problem list, and the garbage
+    # collector later freed it on some server thread ("unsendable, but is being dropped on another thread").
+    del result
+    if not is_select:
         raise NamedQueryError(f"{path}:1: a named query must be a SELECT query (it returns records)")
-    variables = tuple(v.value for v in result.variables)
     for param in parameters:
         if param.name not in variables:
             raise NamedQueryError(

@@ -1,13 +1,11 @@
-"""Run one query job against a pyoxigraph store and report it as messages; also a worker process's main loop.
+"""Run one query job against a pyoxigraph store and report it as messages.
 
-A job is a dict (it crosses process boundaries, so only plain values and pyoxigraph terms):
+A job is a dict of plain values and pyoxigraph terms:
   op          "query" or "dump"
   query       SPARQL text (op "query")
   options     keyword arguments for pyoxigraph's Store.query (graph names as IRI strings)
   formats     {"solutions"|"boolean"|"graph"|"dataset": media type or None}
-  snapshot    directory of the read-only snapshot to query (worker processes only)
 Messages: ("head", kind, media_type), ("chunk", bytes)..., ("end",); or ("error", code, text) at any point.
-This module imports nothing but pyoxigraph so that a worker process starts quickly.
 """
 
 from __future__ import annotations
@@ -100,23 +98,3 @@ def run_job(store: ox.Store, job: dict, emit: Callable[[tuple], None]) -> None:
         emit(("error", code, str(e)))
     except (OSError, ValueError, TypeError) as e:
         emit(("error", "evaluation", f"{type(e).__name__}: {e}"))
-
-
-def worker_main(connection) -> None:
-    """Serve jobs from `connection` until it closes, on read-only snapshots of the store."""
-    store, opened = None, None
-    while True:
-        try:
-            job = connection.recv()
-        except (EOFError, OSError):
-            return
-        if job["snapshot"] != opened:
-            store = None  # drop the old snapshot before opening the new one
-            try:
-                store = ox.Store.read_only(job["snapshot"])
-                opened = job["snapshot"]
-            except OSError as e:
-                opened = None
-                connection.send(("error", "unavailable", f"cannot open the store snapshot: {e}"))
-                continue
-        run_job(store, job, connection.send)

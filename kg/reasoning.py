@@ -51,21 +51,26 @@ def _unescape(match: re.Match) -> str:
     return chr(int(code[1:], 16)) if len(code) > 1 else _UNESCAPED[code]
 
 
-def _to_rdflib(text: str):
-    """Turn N-Triples text back into an rdflib term, for the reasoner's input."""
+def _to_rdflib(text: str, *, for_reasoner: bool = False):
+    """Turn N-Triples text back into an rdflib term.
+
+    for_reasoner: build literals without their Python value; reasonable reads only the lexical form,
+    language and datatype, and Literal() would parse every date and number (10x slower).
+    """
     if text[0] == "<":
         # The IRI was checked when it entered the store or rdflib; skip rdflib's slow re-validation.
         return str.__new__(URIRef, text[1:-1])
     if text[0] == "_":
         return str.__new__(BNode, text[2:])
     end = text.rindex('"')
+    lexical = _UNESCAPE.sub(_unescape, text[1:end]) if "\\" in text else text[1:end]
     suffix = text[end + 1:]
-    # Literal() would parse the lexical form into a Python value; reasonable only reads the lexical
-    # form, language and datatype, so fill those in directly (10x faster on dates and numbers).
-    literal = str.__new__(Literal, _UNESCAPE.sub(_unescape, text[1:end]) if "\\" in text else text[1:end])
-    literal._language = suffix[1:] if suffix.startswith("@") else None
-    literal._datatype = str.__new__(URIRef, suffix[3:-1]) if suffix.startswith("^^") else None
-    literal._value, literal._ill_typed = None, None
+    language = suffix[1:] if suffix.startswith("@") else None
+    datatype = str.__new__(URIRef, suffix[3:-1]) if suffix.startswith("^^") else None
+    if not for_reasoner:
+        return Literal(lexical, lang=language, datatype=datatype)
+    literal = str.__new__(Literal, lexical)
+    literal._language, literal._datatype, literal._value, literal._ill_typed = language, datatype, None, None
     return literal
 
 
@@ -79,6 +84,7 @@ ON_PROPERTY, ON_CLASS, HAS_VALUE = nt(OWL.onProperty), nt(OWL.onClass), nt(OWL.h
 SOME_VALUES_FROM, ALL_VALUES_FROM = nt(OWL.someValuesFrom), nt(OWL.allValuesFrom)
 PROPERTY_CHAIN, HAS_KEY = nt(OWL.propertyChainAxiom), nt(OWL.hasKey)
 MAX_CARDINALITY, MAX_QUALIFIED_CARDINALITY = nt(OWL.maxCardinality), nt(OWL.maxQualifiedCardinality)
+OWL_CLASS, OBJECT_PROPERTY, DATATYPE_PROPERTY = nt(OWL.Class), nt(OWL.ObjectProperty), nt(OWL.DatatypeProperty)
 
 # The defined classes a case is classified into (docs/design.md, "Cases, levels and modes").
 MODE_CLASSES = (
@@ -97,7 +103,7 @@ THING_TAUTOLOGIES = {TYPE, SUB_CLASS, DOMAIN, RANGE}
 # A property that occurs as a subject only in these shapes takes part in no OWL 2 RL rule except
 # through owl:sameAs, prp-dom and prp-rng; its triples skip the reasoner (see _split_passive).
 DECLARATION_CLASSES = {nt(c) for c in (OWL.DatatypeProperty, OWL.ObjectProperty, OWL.AnnotationProperty,
-                                       RDF.Property)}
+                                       RDF.Property, OWL.Thing)}
 ANNOTATION_LINKS = {nt(RDFS.isDefinedBy), nt(RDFS.seeAlso)}
 # Built-in predicates that no rule reads unless the schema names them; every other built-in counts.
 BUILT_IN_ANNOTATIONS = {nt(p) for p in (RDFS.label, RDFS.comment, RDFS.isDefinedBy, RDFS.seeAlso,
@@ -163,35 +169,41 @@ def entailments(triples: Iterable[Triple], *, ontology: Iterable[Triple] = ()) -
     return {t for t in closure - asserted if not is_trivial(t)}
 
 
-def owl_rl_closure(triples: set[Triple], terms: dict | None = None) -> set[Triple]:
+def owl_rl_closure(triples: set[Triple], terms: dict | None = None, *, split: bool = True) -> set[Triple]:
     """Return the OWL 2 RL closure of `triples` (including them): reasonable, plus the rules it lacks, to a fixpoint.
 
     Raises:
         ReasoningError: the reasoner failed on the data.
     """
-    relevant, passive = _split_passive(triples)
+    relevant, passive = _split_passive(triples) if split else (triples, set())
     terms = _RdflibTerms() if terms is None else terms
     # Index, while reading the reasoner's output, the triples the supplementary rules will read.
     watched = _Schema(_index(relevant, SCHEMA_PREDICATES)).predicates_read()
     reasoner = reasonable.PyReasoner()
     batch, closure, schema = relevant, set(), _Schema({})
+    spellings: dict[str, str] = {}
     while batch:
         # Additions only, so reasonable carries on from its previous state.
         _guarded(reasoner.from_graph, [(terms[s], terms[p], terms[o]) for s, p, o in batch])
-        closure, index = _reason(reasoner, watched)
+        spellings.update(_respelled_literals(batch))
+        closure, index = _reason(reasoner, watched, spellings)
         schema = _Schema(index)
         if not schema.predicates_read() <= watched:  # reasoning named a new chain link or key property
             watched |= schema.predicates_read()
             schema = _Schema(_index(closure, watched))
-        batch = schema.conclusions() - closure
-    return closure | passive | _replace_equals(passive, schema.by_predicate[SAME_AS])
+        batch = schema.conclusions(closure) - closure
+    same_as = [t for t in schema.by_predicate[SAME_AS] if t[0] != t[2]]
+    if {s for s, _, _ in same_as} & {p for _, p, _ in passive}:
+        # A passive predicate has an equal (eq-rep-p), which the split cannot follow: reason on everything.
+        return owl_rl_closure(triples, terms, split=False)
+    return closure | passive | _replace_equals(passive, same_as)
 
 
 class _RdflibTerms(dict):
     """N-Triples text -> rdflib term, converting each distinct term once."""
 
     def __missing__(self, text: str):
-        term = self[text] = _to_rdflib(text)
+        term = self[text] = _to_rdflib(text, for_reasoner=True)
         return term
 
 
@@ -205,13 +217,25 @@ def _guarded(call, *args):
         raise ReasoningError(f"OWL 2 RL reasoner (reasonable) failed: {e}") from e
 
 
-def _reason(reasoner, watched: set[str]) -> tuple[set[Triple], dict[str, list[Triple]]]:
+def _respelled_literals(triples: Iterable[Triple]) -> dict[str, str]:
+    """Map the spelling rdflib gives a literal ("...T00:00:00+00:00") back to the input's ("...T00:00:00Z")."""
+    spellings = {}
+    for text in {o for _, _, o in triples if o[0] == '"' and o[-1] == ">"}:
+        respelled = nt(_to_rdflib(text))
+        if respelled != text:
+            spellings[respelled] = text
+    return spellings
+
+
+def _reason(reasoner, watched: set[str], spellings: dict[str, str]) -> tuple[set[Triple], dict[str, list[Triple]]]:
     """Run reasonable; return its closure as N-Triples text, and its triples with a watched predicate."""
     closure, index = set(), defaultdict(list)
     add, uri = closure.add, URIRef
     for s, p, o in _guarded(reasoner.reason):
-        # The common case (an IRI) inline: this loop runs once per triple of the closure.
-        triple = (f"<{s}>" if type(s) is uri else nt(s), f"<{p}>", f"<{o}>" if type(o) is uri else nt(o))
+        # The common case (an IRI) inline: this loop runs once per triple of the closure. reasonable
+        # hands literals to rdflib, which may re-spell a typed one; put back the spelling it came with.
+        o = f"<{o}>" if type(o) is uri else spellings.get(nt(o)) or nt(o)
+        triple = (f"<{s}>" if type(s) is uri else nt(s), f"<{p}>", o)
         add(triple)
         if triple[1] in watched:
             index[triple[1]].append(triple)
@@ -243,7 +267,7 @@ def is_trivial(triple: Triple) -> bool:
 def supplementary_rules(closure: set[Triple]) -> set[Triple]:
     """Apply once to `closure` the OWL 2 RL rules that reasonable 0.4 lacks, and return their conclusions."""
     schema = _Schema(_index(closure, SCHEMA_PREDICATES))
-    return _Schema(_index(closure, schema.predicates_read())).conclusions()
+    return _Schema(_index(closure, schema.predicates_read())).conclusions(closure)
 
 
 class _Schema:
@@ -264,13 +288,30 @@ class _Schema:
         needs_types = {TYPE} if key_properties or limited else set()
         return SCHEMA_PREDICATES | {SAME_AS} | chain_links | key_properties | limited | needs_types
 
-    def conclusions(self) -> set[Triple]:
+    def conclusions(self, closure: set[Triple]) -> set[Triple]:
         return (
             self.property_chains()  # prp-spo2
             | self.schema_rules()  # scm-eqc1/2, scm-eqp1/2, scm-sco, scm-spo, scm-dom1/2, scm-rng1/2, scm-int, ...
             | self.one_of_members()  # cls-oo
             | self.keys_and_max_cardinality()  # prp-key, cls-maxc2, cls-maxqc3, cls-maxqc4
+            | self.equal_classes_and_properties(closure)  # scm-cls, scm-op, scm-dp, then eq-rep-o
         )
+
+    def equal_classes_and_properties(self, closure: set[Triple]) -> set[Triple]:
+        """A class or property owl:sameAs another is also its equivalent and sub-class or sub-property.
+
+        These come from the reflexive scm-cls / scm-op / scm-dp triples, which is_trivial drops and
+        reasonable does not make, rewritten by owl:sameAs.
+        """
+        out = set()
+        for x, _, y in self.by_predicate[SAME_AS]:
+            if x == y:
+                continue
+            if (x, TYPE, OWL_CLASS) in closure:
+                out |= {(x, SUB_CLASS, y), (x, EQUIVALENT_CLASS, y)}
+            if (x, TYPE, OBJECT_PROPERTY) in closure or (x, TYPE, DATATYPE_PROPERTY) in closure:
+                out |= {(x, SUB_PROPERTY, y), (x, EQUIVALENT_PROPERTY, y)}
+        return out
 
     def pairs(self, predicate: str) -> list[tuple[str, str]]:
         return [(s, o) for s, _, o in self.by_predicate[predicate]]
@@ -470,17 +511,33 @@ def _replace_equals(passive: set[Triple], same_as: list[Triple]) -> set[Triple]:
 
 
 def owlrl_entailments(triples: Iterable[Triple]) -> set[Triple]:
-    """Return owlrl's non-trivial entailments of `triples`: the reference our closure is checked against."""
+    """Return owlrl's non-trivial entailments of `triples`: the reference our closure is checked against.
+
+    owlrl re-spells some literals in canonical form ("...T00:00:00Z" becomes "...T00:00:00+00:00");
+    such a copy of an asserted literal is mapped back to the asserted spelling, so it is no entailment.
+    """
     import owlrl
     from rdflib import Graph
 
     asserted = set(triples)
     graph = Graph()
+    spelling = {}
     for triple in asserted:
-        graph.add(tuple(map(_to_rdflib, triple)))
+        terms = tuple(map(_to_rdflib, triple))
+        graph.add(terms)
+        if isinstance(terms[2], Literal):
+            spelling[_literal_value(terms[2])] = triple[2]
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
-    closure = {(nt(s), nt(p), nt(o)) for s, p, o in graph}
+    closure = set()
+    for s, p, o in graph:
+        text = spelling.get(_literal_value(o), nt(o)) if isinstance(o, Literal) else nt(o)
+        closure.add((nt(s), nt(p), text))
     return {t for t in closure - asserted if not is_trivial(t)}
+
+
+def _literal_value(literal: Literal) -> tuple:
+    value = literal.value if literal.value is not None else str(literal)
+    return (literal.datatype, literal.language, type(value).__name__, value)
 
 
 def rdflib_triples(graph) -> set[Triple]:
@@ -506,34 +563,28 @@ def rl_modes(store) -> dict[str, set[str]]:
 def hermit_modes(triples: Iterable[Triple]) -> dict[str, set[str]]:
     """Classify every cop:CoproductionCase in ontology + case triples with HermiT: {case IRI: {mode class IRI}}.
 
-    Runs owlready2 in a fresh World (HermiT needs Java), so nothing is shared between calls.
+    Runs kg.ontology.run_hermit, which uses a fresh owlready2 World each time (HermiT needs Java).
 
     Raises:
-        ReasoningError: Java or HermiT failed, or the ontology and cases are inconsistent.
+        InconsistentOntology: the ontology and cases are inconsistent.
+        ReasoningError: Java or HermiT failed.
     """
     import tempfile
+    from pathlib import Path
 
-    import owlready2
+    from kg.ontology import run_hermit
 
+    triples = list(triples)
+    case_type = (TYPE, nt(COP.CoproductionCase))
+    cases = sorted({s[1:-1] for s, p, o in triples if (p, o) == case_type and s[0] == "<"})
     mode_classes = {str(c) for c in MODE_CLASSES}
-    with tempfile.TemporaryDirectory(prefix="coprokg-hermit-") as tmp:
-        # owlready2 reads N-Triples (not Turtle), so hand it the triples in that syntax.
-        source = f"{tmp}/input.nt"
-        with open(source, "w", encoding="utf-8") as f:
-            f.writelines(f"{s} {p} {o} .\n" for s, p, o in triples)
-        world = owlready2.World(filename=f"{tmp}/quadstore.sqlite3")
-        try:
-            world.get_ontology(f"file://{source}").load()
-            owlready2.sync_reasoner_hermit(world, infer_property_values=False, debug=0)
-        except owlready2.OwlReadyInconsistentOntologyError as e:
-            raise ReasoningError("HermiT: the ontology and case data are inconsistent") from e
-        except (OSError, owlready2.OwlReadyError, ValueError) as e:
-            raise ReasoningError(f"HermiT (owlready2) failed: {e}") from e
-        graph = world.as_rdflib_graph()
-        case_class = URIRef(COP.CoproductionCase)
-        modes = {str(case): set() for case in graph.subjects(RDF.type, case_class)}
-        for case, cls in graph.subject_objects(RDF.type):
-            if str(cls) in mode_classes and str(case) in modes:
-                modes[str(case)].add(str(cls))
-        world.close()
-    return modes
+    with tempfile.TemporaryDirectory(prefix="coprokg-hermit-input-") as tmp:
+        # owlready2 reads N-Triples as well as RDF/XML, and our triples are N-Triples already.
+        source = Path(tmp) / "ontology-and-cases.nt"
+        source.write_text("".join(f"{s} {p} {o} .\n" for s, p, o in triples), encoding="utf-8")
+        # Modes depend on object properties only; unsupported datatypes (xsd:date) must not stop HermiT.
+        result = run_hermit([source], infer_property_values=False, ignore_unsupported_datatypes=True)
+    try:
+        return {case: result.types_of(case) & mode_classes for case in cases}
+    finally:
+        result.world.close()

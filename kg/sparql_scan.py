@@ -15,7 +15,10 @@ from kg.errors import BadRequest, Forbidden
 
 _PN_CHARS_BASE = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
 _PN_CHARS = _PN_CHARS_BASE + "_0-9\u00b7\u0300-\u036f\u203f-\u2040-"
-_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+# Bounded: unbounded, "a.a.a.a…" made every name start rescan the rest of the run (quadratic; a 1 MB
+# request held the GIL for hours). A longer prefix is read as words, so its SERVICE/LOAD target cannot be
+# resolved and is refused, never wrongly allowed.
+_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]{{0,62}}[{_PN_CHARS}])?"
 _LOCAL_CHAR = rf"[{_PN_CHARS}:]|%[0-9A-Fa-f]{{2}}|\\[_~.\-!$&'()*+,;=/?#@%]"
 _LOCAL = rf"(?:[{_PN_CHARS_BASE}_:0-9]|%[0-9A-Fa-f]{{2}}|\\[_~.\-!$&'()*+,;=/?#@%])(?:(?:{_LOCAL_CHAR}|\.)*(?:{_LOCAL_CHAR}))?"
 
@@ -37,6 +40,10 @@ _TOKEN = re.compile(
 )
 
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
+# Bracket nesting ({, ( and [ together) a query or update may have. pyoxigraph's recursive parser overflows
+# a thread's stack (a segfault that ends the process) at a few thousand levels; real queries nest < 20.
+MAX_NESTING = 100
+_OPENERS, _CLOSERS = "{([", "})]"
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
@@ -58,7 +65,8 @@ class Scan:
     from_graphs: list[str] = field(default_factory=list)  # FROM IRIs ("" when unresolvable)
     from_named_graphs: list[str] = field(default_factory=list)  # FROM NAMED IRIs
     update_dataset_clause: bool = False  # USING or WITH outside any group: the update names its dataset
-    tokens: list[Token] = field(default_factory=list)
+    too_deep_at: int | None = None  # offset of the bracket that first went past MAX_NESTING
+    tokens: list[Token] = field(default_factory=list)  # left empty by scan(): cached scans must stay small
 
 
 def tokenize(text: str) -> list[Token]:
@@ -90,10 +98,20 @@ def _scan_cached(text: str) -> Scan:
 
 
 def _scan(text: str) -> Scan:
-    result = Scan(tokens=tokenize(text))
+    # The tokens are not kept: 1024 cached scans of 8 KB of "(((" held over a gigabyte.
+    result = Scan()
     prefixes: dict[str, str] = {}
-    tokens = result.tokens
+    tokens = tokenize(text)
+    nesting = 0
     for i, token in enumerate(tokens):
+        if token.kind == "other":
+            if token.text in _OPENERS:
+                nesting += 1
+                if nesting > MAX_NESTING and result.too_deep_at is None:
+                    result.too_deep_at = token.start
+            elif token.text in _CLOSERS:
+                nesting = max(nesting - 1, 0)
+            continue
         if token.kind != "word":
             continue
         keyword = token.text.upper()
@@ -136,10 +154,18 @@ def _resolve(token: Token | None, prefixes: dict[str, str]) -> str:
 def check_external(text: str, allowlist: tuple[str, ...] | list[str]) -> Scan:
     """Scan `text` and refuse SERVICE or LOAD of anything the allow-list does not name.
 
+    Also refuse text nested deeper than MAX_NESTING, before any parser sees it.
+
     Raises:
         Forbidden: the text calls SERVICE or LOAD on an endpoint or file that is not allow-listed.
+        BadRequest: the text nests brackets more than MAX_NESTING deep.
     """
     found = scan(text)
+    if found.too_deep_at is not None:
+        line = text.count("\n", 0, found.too_deep_at) + 1
+        column = found.too_deep_at - (text.rfind("\n", 0, found.too_deep_at) + 1) + 1
+        raise BadRequest(f"line {line}, column {column}: brackets nested more than {MAX_NESTING} deep; "
+                         "simplify the query")
     external = list(found.external)
     # The engine does not pre-decode \\u escapes, but read them anyway so no spelling slips past.
     if "\\u" in text or "\\U" in text:

@@ -16,11 +16,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib import Variable as RdflibVariable
 
 from kg.config import Settings
 from kg.errors import (
@@ -35,6 +33,9 @@ from kg.errors import (
 )
 from kg.query_worker import Cancelled, ChunkWriter, kind_of, run_job
 from kg.sparql_scan import add_using_clauses, check_external, check_using_conflict, scan, tokenize
+
+if TYPE_CHECKING:
+    from rdflib import Graph, URIRef
 
 # Results are read ahead up to this size before answering, so small answers release their worker
 # at once and errors found early still get a proper status code; bigger ones stream.
@@ -96,6 +97,9 @@ def to_ox_term(term):
     """Convert an rdflib or pyoxigraph term to a pyoxigraph term."""
     if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal, ox.Triple)):
         return term
+    # Imported here: the writer process and the query path never see rdflib terms, and rdflib is slow to load.
+    from rdflib import BNode, Literal, URIRef
+
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
@@ -112,7 +116,7 @@ def to_ox_term(term):
 def _variable_name(key) -> str:
     if isinstance(key, ox.Variable):
         return key.value
-    return str(key).lstrip("?$") if isinstance(key, (str, RdflibVariable)) else str(key)
+    return str(key).lstrip("?$") if isinstance(key, str) else str(key)  # rdflib's Variable is a str
 
 
 def normalize_substitutions(substitutions: Mapping | None) -> dict[str, object]:
@@ -336,6 +340,15 @@ def parse_upload(data: IO[bytes] | bytes, media_type: str, base_iri: str) -> byt
         raise BadRequest(f"the {rdf_format.name} body does not parse: {e}") from e
 
 
+def replacement_update(graphs: Mapping[URIRef, Graph], *, clear_all: bool = False) -> str:
+    """Write the update that replaces each named graph by the given rdflib graph (after CLEAR ALL if asked)."""
+    operations = ["CLEAR ALL"] if clear_all else []
+    for name, graph in graphs.items():
+        operations.append(f"DROP SILENT GRAPH <{name}>")
+        operations.append(f"INSERT DATA {{ GRAPH <{name}> {{\n{graph.serialize(format='nt')}\n}} }}")
+    return " ;\n".join(operations)
+
+
 class _StoreBase:
     """What both backends share: versioning, the SERVICE/LOAD guard, and graph-level writes."""
 
@@ -482,15 +495,11 @@ class EmbeddedStore(_StoreBase):
 
     def replace_graphs(self, graphs: Mapping[URIRef, Graph], *, clear_all: bool = False) -> None:
         """Replace each named graph by the given triples (after emptying the store if clear_all), in one transaction."""
-        operations = ["CLEAR ALL"] if clear_all else []
-        for name, graph in graphs.items():
-            body = graph.serialize(format="nt")
-            operations.append(f"DROP SILENT GRAPH <{name}>")
-            operations.append(f"INSERT DATA {{ GRAPH <{name}> {{\n{body}\n}} }}")
-        if operations:
+        update = replacement_update(graphs, clear_all=clear_all)
+        if update:
             with self._write_lock:
                 try:
-                    self.ox.update(" ;\n".join(operations))
+                    self.ox.update(update)
                 finally:
                     self._wrote()
 
@@ -687,12 +696,9 @@ class RemoteStore(_StoreBase):
 
     def replace_graphs(self, graphs: Mapping[URIRef, Graph], *, clear_all: bool = False) -> None:
         """Replace each named graph by the given triples, in one update request."""
-        operations = ["CLEAR ALL"] if clear_all else []
-        for name, graph in graphs.items():
-            operations.append(f"DROP SILENT GRAPH <{name}>")
-            operations.append(f"INSERT DATA {{ GRAPH <{name}> {{\n{graph.serialize(format='nt')}\n}} }}")
-        if operations:
-            self.update(" ;\n".join(operations), checked=True)
+        update = replacement_update(graphs, clear_all=clear_all)
+        if update:
+            self.update(update, checked=True)
 
     def graph_names(self) -> list[str]:
         """List the named graphs, sorted."""
@@ -784,10 +790,15 @@ def open_store(settings: Settings):
 
 
 def open_served_store(settings: Settings):
-    """Open the store for the web service: an on-disk store gets killable query worker processes."""
+    """Open the store as the web service uses it, all in this process (`coprokg serve` splits it into processes).
+
+    An on-disk store answers queries from published read-only snapshots and makes its writes through a
+    Writer, exactly as the served store does, with the writer in this process rather than its own.
+    """
     if settings.is_remote:
         return open_store(settings)
-    from kg.pool import PooledStore
+    from kg.served_store import ServedStore
+    from kg.writer import Writer
 
-    return PooledStore(settings.store, workers=settings.workers, allowlist=settings.service_allowlist,
-                       timeout=settings.query_timeout)
+    return ServedStore(settings.store, Writer(settings), allowlist=settings.service_allowlist,
+                       timeout=settings.query_timeout, close_writer=True)

@@ -49,12 +49,14 @@ ROLES_BY_SECTOR = {
 CHARACTERISTICS = ["DiverseSubjects", "CommonGoals", "InteractiveProcesses", "ReciprocalInterests"]
 # Mechanism -> (stage, strategy, outcomes it names), after the concept map's table of the operation mechanism.
 MECHANISMS = {
-    "EmergenceMechanism": ("DesignStage", "Aggregation", ["SubjectCompatibilityRaised", "CooperationMatchingImproved",
-                                                         "CollectiveParticipationRealised", "OrganisationsClusterInField"]),
-    "AdjustmentMechanism": ("OperationStage", "Coordination", ["InterestEquilibriumRaised", "CooperativeSynergyImproved",
-                                                              "CooperationCostReduced", "CoordinatedDevelopmentRealised"]),
-    "SurvivalMechanism": ("EvaluationStage", "Encapsulation", ["ActionStabilityRaised", "CooperationSustainabilityRaised",
-                                                              "CollectiveSurvivalSecured"]),
+    "EmergenceMechanism": ("DesignStage", "Aggregation", [
+        "SubjectCompatibilityRaised", "CooperationMatchingImproved", "CollectiveParticipationRealised",
+        "OrganisationsClusterInField"]),
+    "AdjustmentMechanism": ("OperationStage", "Coordination", [
+        "InterestEquilibriumRaised", "CooperativeSynergyImproved", "CooperationCostReduced",
+        "CoordinatedDevelopmentRealised"]),
+    "SurvivalMechanism": ("EvaluationStage", "Encapsulation", [
+        "ActionStabilityRaised", "CooperationSustainabilityRaised", "CollectiveSurvivalSecured"]),
 }
 EVIDENCE_KINDS = ["SemiStructuredInterview", "FocusGroup", "SecondaryData"]
 CONDITIONS = ["ServiceImmature", "AreaNeedsTopDownDeployment", "PartnersWeakAndFew", "LeadersHaveRichSocialTies",

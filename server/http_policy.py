@@ -1,15 +1,23 @@
-"""Policies every request passes through: body limits, bearer-token writes, CORS and the access log."""
+"""Policies every request passes through: body limits, bearer-token writes, write rate limits, CORS, the access log.
+
+Secrets stay out of the log: the access log writes the method, path, query string, status, size and
+time, never a header or a body, and tokens travel only in the Authorization header.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
+import math
+import threading
 import time
+from collections import OrderedDict
 
 from flask import Flask, Response, current_app, g, request
 
 from kg.config import Settings
-from kg.errors import Forbidden, PayloadTooLarge, Unauthorized
+from kg.errors import Forbidden, PayloadTooLarge, TooManyRequests, Unauthorized
 
 access_log = logging.getLogger("coprokg.access")
 
@@ -18,6 +26,39 @@ UPLOAD_BLUEPRINTS = {"graph_store"}
 CORS_METHODS = "GET, HEAD, POST, OPTIONS"
 # Authorization is deliberately absent: browsers on other origins may read, never write.
 CORS_HEADERS = "Accept, Content-Type"
+# The most clients whose write budgets are remembered; the longest-idle are forgotten first, so a flood
+# of addresses costs bounded memory (a forgotten client starts again with a full budget).
+MAX_TRACKED_CLIENTS = 10_000
+
+
+class WriteRateLimiter:
+    """A token bucket per client address: `per_minute` writes a minute, in bursts of up to `per_minute`."""
+
+    def __init__(self, per_minute: int, clock=time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.refill_per_second = per_minute / 60.0
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> None:
+        """Spend one write from `client`'s budget.
+
+        Raises:
+            TooManyRequests: the budget is empty; `retry_after` says when one write is available again.
+        """
+        now = self._clock()
+        with self._lock:
+            tokens, then = self._buckets.pop(client, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - then) * self.refill_per_second)
+            if tokens < 1.0:
+                self._buckets[client] = (tokens, now)
+                wait = math.ceil((1.0 - tokens) / self.refill_per_second)
+                raise TooManyRequests(f"at most {self.capacity:g} writes a minute per client; retry in {wait} s",
+                                      retry_after=wait)
+            self._buckets[client] = (tokens - 1.0, now)
+            while len(self._buckets) > MAX_TRACKED_CLIENTS:
+                self._buckets.popitem(last=False)
 
 
 def settings() -> Settings:
@@ -25,20 +66,33 @@ def settings() -> Settings:
 
 
 def require_token() -> None:
-    """Allow a write only with the configured bearer token.
+    """Allow a write only within the client's write rate and with the configured bearer token.
 
     Raises:
-        Forbidden: no token is configured, so the service is read-only.
+        Forbidden: the service is read-only (no token configured, or COPROKG_UPDATES=off).
+        TooManyRequests: the client's write budget is spent (wrong-token attempts count too, which slows guessing).
         Unauthorized: the token is missing or wrong.
     """
-    expected = settings().token
-    if expected is None:
-        raise Forbidden("this service is read-only: set COPROKG_TOKEN to allow writes")
+    s = settings()
+    if s.read_only:
+        raise Forbidden("this service is read-only: set COPROKG_TOKEN (and leave COPROKG_UPDATES unset or on) "
+                        "to allow writes")
+    try:
+        current_app.extensions["coprokg.write_limiter"].take(request.remote_addr or "unknown")
+    except TooManyRequests as e:
+        g.retry_after = e.retry_after  # the after-request hook turns it into the Retry-After header
+        raise
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    # compare_digest takes as long for a wrong first byte as for a wrong last one.
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not tokens_match(given.strip(), s.token or ""):
         raise Unauthorized("send the write token as 'Authorization: Bearer <token>'")
+
+
+def tokens_match(given: str, expected: str) -> bool:
+    """Compare tokens in constant time, of their content and of their length alike."""
+    # compare_digest alone returns early on a length mismatch; equal-length digests hide the length too.
+    given_digest = hashlib.sha256(given.encode("utf-8", "surrogateescape")).digest()
+    return hmac.compare_digest(given_digest, hashlib.sha256(expected.encode("utf-8")).digest())
 
 
 def body_limit() -> int:
@@ -92,6 +146,8 @@ def _after(response: Response) -> Response:
     if response.status_code == 413:
         # Close rather than drain the unread body of an oversize request.
         response.headers["Connection"] = "close"
+    if response.status_code == 429 and "retry_after" in g:
+        response.headers["Retry-After"] = str(g.retry_after)
     elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     path = request.full_path if request.query_string else request.path
     access_log.info('%s "%s %s" %s %s %.1fms', request.remote_addr, request.method, path[:300],
@@ -105,5 +161,6 @@ def register_http_policies(app: Flask) -> None:
     s: Settings = app.extensions["coprokg.settings"]
     app.config["MAX_CONTENT_LENGTH"] = max(s.max_query_bytes, s.max_upload_bytes)
     app.config["MAX_FORM_MEMORY_SIZE"] = s.max_query_bytes
+    app.extensions["coprokg.write_limiter"] = WriteRateLimiter(s.write_rate)
     app.before_request(_before)
     app.after_request(_after)

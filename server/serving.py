@@ -1,8 +1,11 @@
-"""Production serving: gunicorn, configured only from kg.config.Settings.
+"""Production serving: gunicorn worker processes answering queries in-process, configured only from Settings.
 
-One gunicorn worker process with `threads` threads: an on-disk Oxigraph store opens read-write in one
-process only, so the app lives in one process, and the CPU-heavy part (query evaluation) runs in the
-store's `workers` query processes (kg/pool.py), which is also what makes the query timeout enforceable.
+For an on-disk store, `serve` first starts the single writer process (kg/writer.py), which holds the
+store read-write and publishes a read-only snapshot after each write. gunicorn then forks `workers`
+sync workers (size it to the cores). Each answers one request at a time: queries run in the worker on
+its own read-only handle of the newest snapshot, writes go to the writer, and a watchdog
+(server/watchdog.py) ends a worker whose query passes the timeout, after answering 503; gunicorn starts
+a fresh one. For a remote store the workers pass everything on to it and its own timeout applies.
 """
 
 from __future__ import annotations
@@ -13,27 +16,28 @@ import sys
 from gunicorn.app.base import BaseApplication
 
 from kg.config import Settings
+from kg.writer import WriterProcess
 
 
 class CoproKGServer(BaseApplication):
     """gunicorn, with settings from Settings rather than gunicorn's command line."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, writer: WriterProcess | None) -> None:
         self.settings = settings
+        self.writer = writer
         super().__init__()
 
     def load_config(self) -> None:
         s = self.settings
         for key, value in {
             "bind": [f"{s.host}:{s.port}"],
-            "workers": 1,
-            "worker_class": "gthread",
-            "threads": s.threads,
-            # gthread workers heartbeat from their main loop, so a long query never trips this; it only
-            # catches a wedged process.
+            "workers": s.workers,
+            # One request at a time per process: a worker ended at a query's deadline takes no other
+            # request with it, and a busy worker accepts no connection another worker could answer.
+            "worker_class": "sync",
+            # The watchdog ends overrunning queries; this only catches a wedged process.
             "timeout": int(s.query_timeout) + 60,
             "graceful_timeout": 10,
-            "keepalive": 5,
             "accesslog": None,  # our own access log (server/http_policy.py) has one line per request
             "errorlog": "-",
             "loglevel": "info",
@@ -45,16 +49,31 @@ class CoproKGServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        """Build the app in a freshly forked worker: its own snapshot handle, writer connection and watchdog."""
         from server import create_app
+        from server.watchdog import Watchdog
 
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-        app = create_app(self.settings)
-        start = getattr(app.extensions["coprokg.store"], "start", None)
-        if start is not None:
-            start()  # spawn the query workers now, not on the first request
-        return app
+        if self.writer is None:
+            return create_app(self.settings)
+        from kg.served_store import ServedStore
+
+        store = ServedStore(self.settings.store, self.writer.client(), allowlist=self.settings.service_allowlist,
+                            timeout=self.settings.query_timeout)
+        watchdog = Watchdog(create_app(self.settings, store=store), self.settings)
+        store.guard = watchdog
+        return watchdog
 
 
 def serve(settings: Settings) -> None:
-    """Run the service until interrupted."""
-    CoproKGServer(settings).run()
+    """Run the service until interrupted.
+
+    Raises:
+        StoreUnavailable: the on-disk store cannot be opened (the message says why).
+    """
+    writer = None if settings.is_remote else WriterProcess(settings)
+    try:
+        CoproKGServer(settings, writer).run()
+    finally:
+        if writer is not None:
+            writer.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import threading
@@ -63,6 +65,44 @@ def start_oxigraph_server(directory: Path, timeout_s: int = 5) -> tuple[subproce
             time.sleep(0.05)
     process.kill()
     raise RuntimeError("oxigraph serve did not start")
+
+
+class ProductionServer:
+    """`coprokg serve` (what `make serve` runs) as a subprocess on a free loopback port."""
+
+    def __init__(self, store: Path, **variables: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "COPROKG_STORE": str(store), "COPROKG_PORT": str(self.port), **variables}
+        self.process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "coprokg"), "serve"], env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"coprokg serve did not start:\n{self.output}")
+
+    def workers(self) -> set[int]:
+        """The pids of gunicorn's worker processes (the writer process, also a child, left out)."""
+        children = (Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split())
+        return {int(pid) for pid in children if b"kg.writer" not in _cmdline(int(pid))}
+
+    def stop(self) -> None:
+        """Stop it as Ctrl-C does; its log is then in `output`."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        self.output = self.process.communicate(timeout=30)[0].decode()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 @contextmanager

@@ -126,7 +126,7 @@ def test_coprokg_serve_runs_gunicorn(tmp_path):
     finally:
         server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
         output = server.communicate(timeout=15)[0].decode()
-    assert "gthread" in output and '"POST /sparql" 204' in output
+    assert "Using worker: sync" in output and '"POST /sparql" 204' in output
 
 
 def test_bad_setting_stops_start_up():

@@ -16,7 +16,7 @@ from kg.errors import Forbidden
 from kg.sparql_scan import check_external
 from kg.store import EmbeddedStore
 from server import create_app
-from tests.endpoint_support import TOKEN, Listener, live_server, load_update
+from tests.endpoint_support import TOKEN, Listener, ProductionServer, load_update
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Seven copies of the 17 test quads joined: 17**7 (4e8) rows to count, far beyond any timeout here.
@@ -195,22 +195,18 @@ def test_healthz(client):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    """A real server on loopback over a pooled embedded store with a 1 s query timeout."""
-    app = create_app(Settings(store=str(tmp_path_factory.mktemp("live") / "store"), token=TOKEN, query_timeout=1.0,
-                              workers=2, max_query_bytes=10_000))
-    store = app.extensions["coprokg.store"]
-    store.update(load_update())
-    store.start()
-    with live_server(app) as url:
-        requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10)  # warm both workers up
-        requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10)
-        yield url, store
-    store.close()
+    """The production server (`coprokg serve`, two workers) on loopback with a 1 s query timeout."""
+    server = ProductionServer(tmp_path_factory.mktemp("live") / "store", COPROKG_TOKEN=TOKEN,
+                              COPROKG_QUERY_TIMEOUT="1", COPROKG_WORKERS="2", COPROKG_MAX_QUERY_BYTES="10000")
+    assert requests.post(f"{server.url}/sparql", data={"update": load_update()}, headers=AUTH).status_code == 204
+    yield server.url, server
+    server.stop()
 
 
 def test_runaway_query_is_killed_at_the_timeout_while_others_are_served(live):
-    url, store = live
-    workers_before = {w.process.pid for w in store._pool._all}
+    url, server = live
+    workers_before = server.workers()
+    assert len(workers_before) == 2
     outcome = {}
 
     def runaway():
@@ -229,13 +225,17 @@ def test_runaway_query_is_killed_at_the_timeout_while_others_are_served(live):
     response = outcome["response"]
     assert response.status_code == 503 and response.json()["error"] == "Query timed out"
     assert 0.9 < outcome["seconds"] < 3
-    # The work really stopped: the process that ran it is gone, and a fresh one took its place.
+    # The work really stopped: the process that ran it is gone (it ends just after answering), and a fresh
+    # one took its place.
+    deadline = time.monotonic() + 2
+    while all(_alive(pid) for pid in workers_before) and time.monotonic() < deadline:
+        time.sleep(0.01)
     dead = [pid for pid in workers_before if not _alive(pid)]
     assert len(dead) == 1
-    deadline = time.monotonic() + 5
-    while len(store._pool._all) < 2 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 10
+    while len(server.workers() - workers_before) < 1 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(store._pool._all) == 2
+    assert len(server.workers()) == 2 and len(server.workers() & workers_before) == 1
     assert requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10).status_code == 200
 
 

@@ -77,7 +77,8 @@ def main() -> None:
         start, cpu_start = time.perf_counter(), time.process_time()
         reference = owlrl_entailments(everything)
         wall, used = time.perf_counter() - start, time.process_time() - cpu_start
-        print(f"{'owlrl (once)':26s} wall {wall:6.2f} s ({wall / base:4.2f}x)  cpu {used:6.2f} s ({used / cpu_base:4.2f}x)")
+        print(f"{'owlrl (once)':26s} wall {wall:6.2f} s ({wall / base:4.2f}x)  "
+              f"cpu {used:6.2f} s ({used / cpu_base:4.2f}x)")
         print(f"owlrl entailments: {len(reference)}; missing from ours: {len(reference - ours)}; "
               f"extra in ours: {len(ours - reference)}")
 

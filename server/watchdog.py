@@ -1,0 +1,158 @@
+"""The query timeout in production: a worker whose query overruns answers 503, then ends so the work stops.
+
+pyoxigraph cannot cancel a query and a thread cannot be killed, but a process can be ended. Each
+gunicorn worker answers one request at a time; the store calls `arm` as a query starts, and at the
+deadline this watchdog writes the timeout answer on the request's socket (unless the answer has begun)
+and ends the worker. gunicorn starts a fresh worker in its place while the others go on serving.
+pyoxigraph releases the GIL while it evaluates, so the watchdog thread runs on time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable
+
+from kg.config import Settings
+from kg.errors import QueryTimeout
+
+log = logging.getLogger("coprokg.server")
+access_log = logging.getLogger("coprokg.access")
+
+# The worker's exit status after a timeout: anything but gunicorn's "failed to boot" codes (3, 4).
+EXIT_QUERY_TIMEOUT = 70
+
+
+class _Request:
+    """One request in progress: its socket, whether its answer has begun, and its query deadline."""
+
+    def __init__(self, environ: dict) -> None:
+        self.environ = environ
+        self.socket: socket.socket | None = environ.get("gunicorn.socket")
+        self.started = False  # the first byte of the answer went to gunicorn: too late for a 503
+        self.deadline: float | None = None
+        self.timeout = 0.0
+        self.received = time.perf_counter()
+        self.lock = threading.Lock()
+
+
+class _Body:
+    """The app's answer, marking when it starts and ending the request when gunicorn closes it."""
+
+    def __init__(self, body: Iterable[bytes], request: _Request, watchdog: Watchdog) -> None:
+        self.body, self.request, self.watchdog = body, request, watchdog
+
+    def __iter__(self):
+        request = self.request
+        for chunk in self.body:
+            if not request.started:
+                with request.lock:  # after the watchdog fired, this waits for the process to end
+                    request.started = True
+            yield chunk
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.watchdog.finish(self.request)
+
+
+class Watchdog:
+    """WSGI middleware and thread that end this worker process when a query passes its deadline."""
+
+    def __init__(self, app, settings: Settings, exit=os._exit) -> None:
+        self.app = app
+        self.settings = settings
+        self._exit = exit
+        self._requests: dict[int, _Request] = {}
+        self._wake = threading.Condition()
+        threading.Thread(target=self._watch, daemon=True, name="coprokg-watchdog").start()
+
+    def __call__(self, environ: dict, start_response):
+        request = _Request(environ)
+        self._requests[threading.get_ident()] = request
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self.finish(request)
+            raise
+        return _Body(body, request, self)
+
+    def arm(self, timeout: float) -> None:
+        """Start the current request's query deadline, unless a query still in progress started one."""
+        request = self._requests.get(threading.get_ident())
+        if request is None or request.deadline is not None:
+            return
+        with self._wake:
+            request.timeout = timeout
+            request.deadline = time.monotonic() + timeout
+            self._wake.notify()
+
+    def disarm(self) -> None:
+        """Clear the current request's deadline: its query's work is done (the answer is in memory)."""
+        request = self._requests.get(threading.get_ident())
+        if request is not None and request.deadline is not None:
+            with self._wake:
+                request.deadline = None
+
+    def finish(self, request: _Request) -> None:
+        with self._wake:
+            if self._requests.get(threading.get_ident()) is request:
+                del self._requests[threading.get_ident()]
+            request.deadline = None
+
+    def _watch(self) -> None:
+        with self._wake:
+            while True:
+                now = time.monotonic()
+                armed = [r for r in self._requests.values() if r.deadline is not None]
+                for request in armed:
+                    if request.deadline <= now:
+                        self._fire(request)
+                pending = [r.deadline - now for r in armed if r.deadline > now]
+                self._wake.wait(min(pending) if pending else None)
+
+    def _fire(self, request: _Request) -> None:
+        with request.lock:
+            detail = f"the query ran longer than the {request.timeout:g} s limit and was stopped"
+            if not request.started and request.socket is not None:
+                self._answer(request, detail)
+            else:
+                log.warning("a query ran past its %g s limit after its answer began; the answer is cut short",
+                            request.timeout)
+            log.warning("ending worker %d: its query ran past the %g s limit (a fresh worker replaces it)",
+                        os.getpid(), request.timeout)
+            for handler in logging.getLogger().handlers + log.handlers:
+                handler.flush()
+            self._exit(EXIT_QUERY_TIMEOUT)
+
+    def _answer(self, request: _Request, detail: str) -> None:
+        """Write the 503 the error handler would have written, then close the connection."""
+        body = json.dumps({"error": QueryTimeout.title, "detail": detail}).encode()
+        headers = ["HTTP/1.1 503 SERVICE UNAVAILABLE", "Content-Type: application/json",
+                   f"Content-Length: {len(body)}", "Connection: close"]
+        origin = self._allowed_origin(request.environ.get("HTTP_ORIGIN"))
+        if origin is not None:
+            headers.append(f"Access-Control-Allow-Origin: {origin}")
+        try:
+            request.socket.sendall(("\r\n".join(headers) + "\r\n\r\n").encode("latin-1") + body)
+            request.socket.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the client left already
+        environ = request.environ
+        path = environ.get("PATH_INFO", "") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+        access_log.info('%s "%s %s" 503 %d %.1fms', environ.get("REMOTE_ADDR"), environ.get("REQUEST_METHOD"),
+                        path[:300], len(body), (time.perf_counter() - request.received) * 1000)
+
+    def _allowed_origin(self, origin: str | None) -> str | None:
+        # The same rule as server/http_policy.py, which cannot run here: no Flask request is active.
+        origins = self.settings.cors_origins
+        if origin is None or not origins:
+            return None
+        return "*" if "*" in origins else origin if origin in origins else None
