@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps ontology graph assets serve test bench clean
+.PHONY: setup system-deps ontology graph assets serve test bench loadtest fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,19 @@ $(BENCH_STAMP): pyproject.toml | $(STAMP)
 bench: setup $(BENCH_STAMP)
 	@bash .ci/system-deps bench
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Load test (not part of `make test`): wrk at 8, 32 and 64 clients against `coprokg serve` on a fresh store,
+# loopback only. LOADTEST_ARGS passes options, e.g. `make loadtest LOADTEST_ARGS="--seconds 10 --soak 600"`.
+LOADTEST_ARGS ?= --seconds 20 --soak 60
+loadtest: ontology
+	@bash .ci/system-deps bench
+	$(BIN)/python -m bench.loadtest $(LOADTEST_ARGS)
+
+# The longer fuzz run: schemathesis over the API and random SPARQL against `coprokg serve`, then the
+# Accept-header property tests with many more examples. FUZZ_ARGS passes options to bench.fuzz.
+fuzz: ontology
+	$(BIN)/python -m bench.fuzz $(FUZZ_ARGS)
+	COPROKG_FUZZ_EXAMPLES=3000 $(BIN)/pytest -q -p no:cacheprovider tests/test_hostile.py -k accept
 
 clean:
 	rm -rf data ontology/build tests/output server/static/build

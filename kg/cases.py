@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import urllib.parse
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import yaml
 from rdflib import Graph, Literal, URIRef
+from rdflib.plugins.serializers.nt import _nt_row
+from rdflib.term import Identifier
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 from yaml.constructor import ConstructorError, SafeConstructor
 
@@ -187,6 +191,22 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[list[Node], list[
 
 def parse_yaml_text(text: str, display: str) -> tuple[list[Node], list[Problem]]:
     """Parse YAML text into a located document, keeping each value's line."""
+    # libyaml composes twenty times faster than the pure-Python loader, with the same nodes and marks.
+    # Where the two could disagree (errors, rare characters, explicit tags, deep nesting), the Python
+    # loader decides, so every file gets the same verdict and message as before.
+    if FAST_LOADER is not None and not NEEDS_PYTHON_LOADER.search(text):
+        try:
+            root = yaml.compose(text, Loader=FAST_LOADER)
+            if isinstance(root, yaml.MappingNode):
+                problems: list[Problem] = []
+                node = _yaml_node(root, display, "", problems, SafeConstructor(), set(), FAST_DEPTH_LIMIT)
+                return ([node] if node is not None else []), problems
+        except (yaml.YAMLError, _NotForFastPath, RecursionError):
+            pass
+    return _parse_yaml_text_in_python(text, display)
+
+
+def _parse_yaml_text_in_python(text: str, display: str) -> tuple[list[Node], list[Problem]]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except RecursionError:
@@ -199,8 +219,8 @@ def parse_yaml_text(text: str, display: str) -> tuple[list[Node], list[Problem]]
     except yaml.YAMLError as e:
         return [], [Problem(Where(display), None, f"not valid YAML: {e}")]
     if root is None:
-        return [], [Problem(Where(display, 1), None, "the file is empty; a case file holds one mapping of case fields")]
-    problems: list[Problem] = []
+        return [], [Problem(Where(display, 1), None, EMPTY_FILE)]
+    problems = []
     try:
         node = _yaml_node(root, display, "", problems, SafeConstructor(), set())
     except RecursionError:
@@ -208,7 +228,26 @@ def parse_yaml_text(text: str, display: str) -> tuple[list[Node], list[Problem]]
     return ([node] if node is not None else []), problems
 
 
-def _yaml_node(raw, display, label, problems, constructor, seen) -> Node | None:
+FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # None when PyYAML was built without libyaml
+# Text on which libyaml and PyYAML's Python scanner may differ: tabs, a byte-order mark after the
+# start, the Unicode line breaks, a block scalar header followed directly by a comment, and tags.
+NEEDS_PYTHON_LOADER = re.compile(r"[\t\x85\u2028\u2029]|(?s:.)\ufeff|[|>][-+0-9]*#|(?:^|[\s\[{,])!")
+# Case files nest five levels at most; deeper input is rare and left to the Python path's checks.
+FAST_DEPTH_LIMIT = 64
+EMPTY_FILE = "the file is empty; a case file holds one mapping of case fields"
+STR_TAG = "tag:yaml.org,2002:str"
+STANDARD_TAG_PREFIX = "tag:yaml.org,2002:"
+
+
+class _NotForFastPath(Exception):
+    """The document nests too deeply or carries a tag of its own: the Python loader reads it."""
+
+
+def _yaml_node(raw, display, label, problems, constructor, seen, depth_left=None) -> Node | None:
+    if depth_left is not None:  # the fast path
+        if depth_left == 0 or not raw.tag.startswith(STANDARD_TAG_PREFIX):
+            raise _NotForFastPath
+        depth_left -= 1
     where = Where(display, raw.start_mark.line + 1)
     # An alias is the same node met twice; refusing them rules out cycles and exponential expansion.
     if id(raw) in seen:
@@ -216,22 +255,24 @@ def _yaml_node(raw, display, label, problems, constructor, seen) -> Node | None:
         return None
     seen.add(id(raw))
     if isinstance(raw, yaml.ScalarNode):
+        if raw.tag == STR_TAG:  # the constructor would return the text unchanged
+            return Node(raw.value, where, label)
         try:
             return Node(constructor.construct_object(raw, deep=True), where, label)
-        except (ConstructorError, ValueError, TypeError, OverflowError) as e:
+        except (ConstructorError, ValueError, TypeError, OverflowError, IndexError) as e:  # !!int "" -> IndexError
             if raw.tag == "tag:yaml.org,2002:timestamp":  # looks like a date but is none: let the field say so
                 return Node(raw.value, where, label)
             problems.append(Problem(where, label or None, f"cannot read value {raw.value!r}: {_first_line(e)}"))
             return None
     if isinstance(raw, yaml.SequenceNode):
-        items = [_yaml_node(item, display, f"{label}[{i}]", problems, constructor, seen)
+        items = [_yaml_node(item, display, f"{label}[{i}]", problems, constructor, seen, depth_left)
                  for i, item in enumerate(raw.value)]
         return Node([item for item in items if item is not None], where, label)
     record: dict[str, Node] = {}
     for key, value in raw.value:
         key_where = Where(display, key.start_mark.line + 1)
         name = key.value if isinstance(key, yaml.ScalarNode) else None
-        if not isinstance(name, str) or key.tag != "tag:yaml.org,2002:str" or not name:
+        if not isinstance(name, str) or key.tag != STR_TAG or not name:
             problems.append(Problem(key_where, label or None, f"field names must be text, not {_describe_key(key)}"))
             continue
         child_label = f"{label}.{name}" if label else name
@@ -239,7 +280,7 @@ def _yaml_node(raw, display, label, problems, constructor, seen) -> Node | None:
             first = record[name].where.line
             problems.append(Problem(key_where, child_label, f"duplicate field (first given on line {first})"))
             continue
-        child = _yaml_node(value, display, child_label, problems, constructor, seen)
+        child = _yaml_node(value, display, child_label, problems, constructor, seen, depth_left)
         if child is not None:
             # Report a field at its key's line: a block value starts a line later.
             record[name] = Node(child.value, key_where, child_label)
@@ -441,6 +482,7 @@ def case_files(paths: list[Path]) -> list[Path]:
 # --- checked cases and their RDF ----------------------------------------------------------
 
 Text = dict[str, str]  # language tag -> text
+Triple = tuple[URIRef, URIRef, Identifier]
 
 
 @dataclass(frozen=True)
@@ -513,9 +555,9 @@ class Case:
     performance: tuple[PerformanceFact, ...] = ()
 
 
-def _add_text(graph: Graph, subject: URIRef, predicate: URIRef, text: Text) -> None:
+def _add_text(add: Callable[[Triple], None], subject: URIRef, predicate: URIRef, text: Text) -> None:
     for lang, value in sorted(text.items()):
-        graph.add((subject, predicate, Literal(value, lang=lang)))
+        add((subject, predicate, Literal(value, lang=lang)))
 
 
 def _part(case: Case, kind: str, key: str | int) -> URIRef:
@@ -524,32 +566,42 @@ def _part(case: Case, kind: str, key: str | int) -> URIRef:
 
 
 def content_graph(case: Case) -> Graph:
-    """Map a checked case to its triples (without provenance), following docs/design.md."""
+    """Map a checked case to a graph of its triples (without provenance)."""
     g = Graph()
+    for triple in case_triples(case):
+        g.add(triple)
+    return g
+
+
+def case_triples(case: Case) -> list[Triple]:
+    """Map a checked case to its triples (without provenance, each once), following docs/design.md."""
+    # A list, not a Graph: the importer maps a thousand cases, and a Graph's indexes cost more than the mapping.
+    triples: list[Triple] = []
+    add = triples.append
     c = case_iri(case.id)
-    g.add((c, RDF.type, COP.CoproductionCase))
-    g.add((c, DCTERMS.identifier, Literal(case.id)))
-    g.add((c, COP.isIllustrative, Literal(case.illustrative)))
-    _add_text(g, c, RDFS.label, case.name)
-    _add_text(g, c, COP.city, case.city)
-    _add_text(g, c, COP.province, case.province)
-    _add_text(g, c, COP.description, case.description)
-    g.add((c, DCTERMS.temporal, Literal(case.period)))
-    g.add((c, COP.hasDeliveryArrangement, ARRANGEMENT_TO_IRI[case.arrangement]))
+    add((c, RDF.type, COP.CoproductionCase))
+    add((c, DCTERMS.identifier, Literal(case.id)))
+    add((c, COP.isIllustrative, Literal(case.illustrative)))
+    _add_text(add, c, RDFS.label, case.name)
+    _add_text(add, c, COP.city, case.city)
+    _add_text(add, c, COP.province, case.province)
+    _add_text(add, c, COP.description, case.description)
+    add((c, DCTERMS.temporal, Literal(case.period)))
+    add((c, COP.hasDeliveryArrangement, ARRANGEMENT_TO_IRI[case.arrangement]))
     for service in case.services:
-        g.add((c, COP.providesService, SERVICE_TO_IRI[service]))
+        add((c, COP.providesService, SERVICE_TO_IRI[service]))
     for characteristic in case.characteristics:
-        g.add((c, COP.evidencesCharacteristic, CHARACTERISTIC_TO_IRI[characteristic]))
+        add((c, COP.evidencesCharacteristic, CHARACTERISTIC_TO_IRI[characteristic]))
     evidence = {e.id: _part(case, "evidence", e.id) for e in case.evidence}
     for item in case.evidence:
         e = evidence[item.id]
-        g.add((e, RDF.type, COP.Evidence))
-        g.add((e, COP.evidenceKind, EVIDENCE_KIND_TO_IRI[item.kind]))
-        g.add((e, DCTERMS.identifier, Literal(item.id)))
+        add((e, RDF.type, COP.Evidence))
+        add((e, COP.evidenceKind, EVIDENCE_KIND_TO_IRI[item.kind]))
+        add((e, DCTERMS.identifier, Literal(item.id)))
         if item.date is not None:
-            g.add((e, DCTERMS.date, Literal(item.date.isoformat(), datatype=XSD.date)))
-        _add_text(g, e, COP.quotation, item.quotation)
-        _add_text(g, e, COP.description, item.supports)
+            add((e, DCTERMS.date, Literal(item.date.isoformat(), datatype=XSD.date)))
+        _add_text(add, e, COP.quotation, item.quotation)
+        _add_text(add, e, COP.description, item.supports)
     dimensions = (
         ("authority", COP.GovernanceAuthority, COP.hasAuthorityLevel, AUTHORITY_TO_IRI[case.authority],
          case.authority_justification, case.authority_evidence),
@@ -557,72 +609,83 @@ def content_graph(case: Case) -> Graph:
          case.resources_justification, case.resources_evidence),
     )
     for key, dimension, predicate, level, justification, supported_by in dimensions:
-        g.add((c, predicate, level))
+        add((c, predicate, level))
         a = _part(case, "level", key)
-        g.add((a, RDF.type, COP.LevelAssessment))
-        g.add((a, COP.assessmentOf, c))
-        g.add((a, COP.assessesDimension, dimension))
-        g.add((a, COP.assignedLevel, level))
-        _add_text(g, a, COP.justification, justification)
+        add((a, RDF.type, COP.LevelAssessment))
+        add((a, COP.assessmentOf, c))
+        add((a, COP.assessesDimension, dimension))
+        add((a, COP.assignedLevel, level))
+        _add_text(add, a, COP.justification, justification)
         for ref in supported_by:
-            g.add((a, COP.supportedBy, evidence[ref]))
+            add((a, COP.supportedBy, evidence[ref]))
     actors = {a.id: _part(case, "actor", a.id) for a in case.actors}
     for actor in case.actors:
         a = actors[actor.id]
-        g.add((a, RDF.type, COP.Actor))
-        _add_text(g, a, RDFS.label, actor.name)
-        g.add((a, COP.inSector, SECTOR_TO_IRI[actor.sector]))
-        g.add((c, COP.involvesActor, a))
+        add((a, RDF.type, COP.Actor))
+        _add_text(add, a, RDFS.label, actor.name)
+        add((a, COP.inSector, SECTOR_TO_IRI[actor.sector]))
+        add((c, COP.involvesActor, a))
         p = _part(case, "participation", actor.id)
-        g.add((p, RDF.type, COP.Participation))
-        g.add((p, COP.participationIn, c))
-        g.add((p, COP.participant, a))
+        add((p, RDF.type, COP.Participation))
+        add((p, COP.participationIn, c))
+        add((p, COP.participant, a))
         for role in actor.roles:
-            g.add((p, COP.hasRole, ROLE_TO_IRI[role]))
+            add((p, COP.hasRole, ROLE_TO_IRI[role]))
     for n, obs in enumerate(case.observations, start=1):
         o = _part(case, "observation", n)
-        g.add((o, RDF.type, COP.CaseObservation))
-        g.add((o, COP.observationIn, c))
-        g.add((o, COP.atStage, STAGE_TO_IRI[obs.stage]))
+        add((o, RDF.type, COP.CaseObservation))
+        add((o, COP.observationIn, c))
+        add((o, COP.atStage, STAGE_TO_IRI[obs.stage]))
         if obs.mechanism:
-            g.add((o, COP.ofMechanism, MECHANISM_TO_IRI[obs.mechanism]))
+            add((o, COP.ofMechanism, MECHANISM_TO_IRI[obs.mechanism]))
         if obs.strategy:
-            g.add((o, COP.usingStrategy, STRATEGY_TO_IRI[obs.strategy]))
+            add((o, COP.usingStrategy, STRATEGY_TO_IRI[obs.strategy]))
         for outcome in obs.outcomes:
-            g.add((o, COP.showsOutcome, OUTCOME_TO_IRI[outcome]))
+            add((o, COP.showsOutcome, OUTCOME_TO_IRI[outcome]))
         for ref in obs.actors:
-            g.add((o, COP.involvesActor, actors[ref]))
+            add((o, COP.involvesActor, actors[ref]))
         for ref in obs.evidence:
-            g.add((o, COP.supportedBy, evidence[ref]))
-        _add_text(g, o, COP.description, obs.description)
+            add((o, COP.supportedBy, evidence[ref]))
+        _add_text(add, o, COP.description, obs.description)
     for assessment in case.conditions:
         k = _part(case, "condition", assessment.condition)
         condition = CONDITION_TO_IRI[assessment.condition]
-        g.add((k, RDF.type, COP.ConditionAssessment))
-        g.add((k, COP.assessmentOf, c))
-        g.add((k, COP.assessesCondition, condition))
-        g.add((k, COP.conditionHolds, Literal(assessment.holds)))
-        _add_text(g, k, COP.justification, assessment.justification)
+        add((k, RDF.type, COP.ConditionAssessment))
+        add((k, COP.assessmentOf, c))
+        add((k, COP.assessesCondition, condition))
+        add((k, COP.conditionHolds, Literal(assessment.holds)))
+        _add_text(add, k, COP.justification, assessment.justification)
         for ref in assessment.evidence:
-            g.add((k, COP.supportedBy, evidence[ref]))
-        g.add((c, COP.meetsCondition if assessment.holds else COP.failsCondition, condition))
+            add((k, COP.supportedBy, evidence[ref]))
+        add((c, COP.meetsCondition if assessment.holds else COP.failsCondition, condition))
     for n, fact in enumerate(case.performance, start=1):
         f = _part(case, "performance", n)
-        g.add((f, RDF.type, COP.PerformanceFact))
-        g.add((f, COP.performanceOf, c))
-        g.add((f, COP.indicator, INDICATOR_TO_IRI[fact.indicator]))
-        g.add((f, COP.value, Literal(fact.value)))
-        _add_text(g, f, COP.description, fact.description)
+        add((f, RDF.type, COP.PerformanceFact))
+        add((f, COP.performanceOf, c))
+        add((f, COP.indicator, INDICATOR_TO_IRI[fact.indicator]))
+        add((f, COP.value, Literal(fact.value)))
+        _add_text(add, f, COP.description, fact.description)
         for ref in fact.evidence:
-            g.add((f, COP.supportedBy, evidence[ref]))
-    return g
+            add((f, COP.supportedBy, evidence[ref]))
+    return list(dict.fromkeys(triples))
+
+
+def provenance_triples(case: Case, generated_at: dt.datetime) -> list[Triple]:
+    """Say where a case's named graph comes from: its source file and import time."""
+    graph_name = case_graph(case.id)
+    # Provenance describes the graph (the coded record), not the community the case is about.
+    return [(graph_name, PROV.wasDerivedFrom, source_iri(case.source)),
+            (graph_name, PROV.generatedAtTime, Literal(generated_at.isoformat(), datatype=XSD.dateTime))]
 
 
 def case_rdf(case: Case, generated_at: dt.datetime) -> Graph:
     """Map a checked case to the contents of its named graph, provenance included."""
     g = content_graph(case)
-    graph_name = case_graph(case.id)
-    # Provenance describes the graph (the coded record), not the community the case is about.
-    g.add((graph_name, PROV.wasDerivedFrom, source_iri(case.source)))
-    g.add((graph_name, PROV.generatedAtTime, Literal(generated_at.isoformat(), datatype=XSD.dateTime)))
+    for triple in provenance_triples(case, generated_at):
+        g.add(triple)
     return g
+
+
+def ntriples(triples: Iterable[Triple]) -> str:
+    """Write triples as N-Triples text, exactly as rdflib's N-Triples serializer does."""
+    return "".join(map(_nt_row, triples))

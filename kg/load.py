@@ -21,7 +21,7 @@ from typing import IO
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from kg.cases import case_rdf
+from kg.cases import case_triples, ntriples, provenance_triples
 from kg.config import Settings
 from kg.errors import BadRequest, CaseDataError, StoreUnavailable
 from kg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH, case_graph
@@ -45,7 +45,7 @@ def load_cases(store: EmbeddedStore, paths: Iterable[Path], *, reason: bool = Tr
     if report.errors:
         raise CaseDataError(report.problems)
     now = now or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    graphs = {case_graph(case.id): case_rdf(case, now) for case in report.cases}
+    graphs = case_graphs(report, now)
     if reason:
         graphs[INFERRED_GRAPH] = inferred_graph(store.quads(), graphs)
     # One transaction: a crash leaves the old cases with their inferences, or the new ones with theirs.
@@ -64,7 +64,7 @@ def build_store(settings: Settings, *, progress: bool = False) -> tuple[Embedded
         raise CaseDataError(report.problems)
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     graphs = {ONTOLOGY_GRAPH: load_ontology_graph(settings.ontology)}
-    graphs.update({case_graph(case.id): case_rdf(case, now) for case in report.cases})
+    graphs.update(case_graphs(report, now))
     if not settings.is_remote:
         Path(settings.store).parent.mkdir(parents=True, exist_ok=True)
     graphs[INFERRED_GRAPH] = inferred_graph((), graphs)
@@ -84,6 +84,13 @@ class NTriplesGraph:
         if format not in ("nt", "ntriples"):
             raise ValueError(f"NTriplesGraph only serializes as N-Triples, not {format}")
         return self.text
+
+
+def case_graphs(report: Report, now: dt.datetime) -> dict[URIRef, NTriplesGraph]:
+    """Write each checked case's named graph, provenance included, from the triples validation mapped."""
+    return {case_graph(case.id): NTriplesGraph(ntriples([*(report.triples.get(case.id) or case_triples(case)),
+                                                        *provenance_triples(case, now)]))
+            for case in report.cases}
 
 
 def inferred_graph(current: Iterable[ox.Quad], graphs: Mapping[URIRef, object]) -> NTriplesGraph:

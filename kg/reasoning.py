@@ -116,22 +116,192 @@ SCHEMA_PREDICATES = {
 }
 
 
-def materialise(store) -> int:
+# Case graphs per reasoner run: large enough that re-reasoning the closed ontology with each batch costs
+# little (about 35 ms a batch), small enough that the reasoner's memory stays a few hundred MB.
+BATCH_TRIPLES = 50_000
+
+
+def materialise(store, *, batch_triples: int = BATCH_TRIPLES) -> int:
     """Replace the store's inferred graph by the OWL 2 RL entailments of all asserted graphs; return their count.
+
+    The graphs are reasoned a batch at a time against the closed ontology graph (see _BatchReasoner), so
+    memory stays bounded; if the data links batches in a way that could entail more, everything is
+    reasoned at once instead. The result is the same either way.
 
     Raises:
         ReasoningError: the reasoner failed on the data (the inferred graph is left as it was).
     """
-    ontology, other = asserted_triples(store)
+    try:
+        inferred, previous = _reason_in_batches(store, batch_triples)
+    except _NotLocal:
+        ontology, other = asserted_triples(store)
+        inferred = {f"{s} {p} {o} ." for s, p, o in entailments(other, ontology=ontology) if _storable((s, p, o))}
+        previous = {f"{t.subject} {t.predicate} {t.object} ." for t in
+                    store.ox.quads_for_pattern(None, None, None, ox.NamedNode(str(INFERRED_GRAPH)))}
+    _replace_inferred(store, previous, inferred)
+    return len(inferred)
+
+
+def _storable(triple: Triple) -> bool:
     # Entailments about anonymous class expressions and list cells are left out: SPARQL Update cannot
     # name an existing blank node, so they could only be stored as copies that mean nothing.
-    inferred = [t for t in entailments(other, ontology=ontology) if t[0][0] != "_" and t[2][0] != "_"]
-    body = "\n".join(f"{s} {p} {o} ." for s, p, o in inferred)
-    # One update is one transaction: readers see the old inferred graph or the new one, never a mix.
-    # checked=True: the text is our own INSERT DATA of N-Triples terms, with no LOAD or SERVICE to vet.
-    store.update(f"DROP SILENT GRAPH <{INFERRED_GRAPH}> ;\nINSERT DATA {{ GRAPH <{INFERRED_GRAPH}> {{\n{body}\n}} }}",
-                 checked=True)
-    return len(inferred)
+    return triple[0][0] != "_" and triple[2][0] != "_"
+
+
+def _replace_inferred(store, previous: set[str], inferred: set[str]) -> None:
+    """Make the inferred graph hold exactly `inferred` (N-Triples lines), in one update."""
+    graph = f"GRAPH <{INFERRED_GRAPH}>"
+    if any(line[0] == "_" or " _:" in line for line in previous):
+        # Someone stored a blank node there, which DELETE DATA cannot name: rewrite the graph whole.
+        operations = [f"DROP SILENT {graph}", f"INSERT DATA {{ {graph} {{\n" + "\n".join(inferred) + "\n} }"]
+    else:
+        # Only the difference is written: after loading a few cases, most inferences are already there.
+        stale, fresh = previous - inferred, inferred - previous
+        operations = ([f"DELETE DATA {{ {graph} {{\n" + "\n".join(stale) + "\n} }"] if stale else []) + (
+            [f"INSERT DATA {{ {graph} {{\n" + "\n".join(fresh) + "\n} }"] if fresh else [])
+    if operations:
+        # One update is one transaction: readers see the old inferred graph or the new one, never a mix,
+        # and a crash part-way leaves the old one. checked=True: the text is our own N-Triples terms.
+        store.update(" ;\n".join(operations), checked=True)
+
+
+def _reason_in_batches(store, batch_triples: int) -> tuple[set[str], set[str]]:
+    """Reason the store's asserted graphs in batches: (new inferred graph lines, current inferred graph lines).
+
+    Raises:
+        _NotLocal: the data links batches; reason over everything at once instead.
+    """
+    ontology_graph, inferred_graph = ox.NamedNode(str(ONTOLOGY_GRAPH)), ox.NamedNode(str(INFERRED_GRAPH))
+    reasoner = _BatchReasoner({_text_triple(q) for q in store.ox.quads_for_pattern(None, None, None, ontology_graph)})
+    inferred = {f"{s} {p} {o} ." for s, p, o in reasoner.ontology_entailments() if _storable((s, p, o))}
+    previous: set[str] = set()
+    batch: list[Triple] = []
+    graph, terms = None, {}
+    # One iterator reads a snapshot of the store, graph after graph.
+    for quad in store.quads():
+        if quad.graph_name != graph:
+            graph = quad.graph_name
+            if len(batch) >= batch_triples:
+                inferred.update(f"{s} {p} {o} ." for s, p, o in reasoner.reason(batch) if _storable((s, p, o)))
+                batch, terms = [], {}
+        if graph == inferred_graph:
+            previous.add(f"{quad.subject} {quad.predicate} {quad.object} .")
+        elif graph != ontology_graph:
+            batch.append(_text_triple(quad, terms))
+    if batch:
+        inferred.update(f"{s} {p} {o} ." for s, p, o in reasoner.reason(batch) if _storable((s, p, o)))
+    return inferred, previous
+
+
+def _text_triple(quad: ox.Quad, terms: dict | None = None) -> Triple:
+    """Print a quad's triple as N-Triples terms, each distinct term once (Oxigraph prints N-Triples)."""
+    if terms is None:
+        return str(quad.subject), str(quad.predicate), str(quad.object)
+    out = []
+    for term in (quad.subject, quad.predicate, quad.object):
+        text = terms.get(term)
+        if text is None:
+            text = terms[term] = str(term)
+        out.append(text)
+    return tuple(out)
+
+
+class _NotLocal(Exception):
+    """The batches are linked: some inference could need triples from two of them."""
+
+
+class _BatchReasoner:
+    """Reason batches of case triples one at a time against the closed ontology, checking that this is exact.
+
+    The union of the batches' closures is the closure of everything when no rule instance needs
+    premises from two batches. Terms are of two kinds here: *shared* terms, those of the closed
+    ontology, occur in every batch's closure; any other term is *local* if the batch uses it as a node
+    (subject, or object of a triple other than rdf:type) and occurs in no other batch. Predicates and
+    classes of the data alone may recur (as predicate or rdf:type object only): OWL 2 RL joins two data
+    triples on a predicate or class only through a schema triple that uses it as a node.
+    So premises from two batches can only meet on a shared term (or a literal), and each OWL 2 RL rule
+    that joins two data triples on such a term t needs a triple with t as subject and a particular
+    predicate: owl:sameAs (eq-*), a functional (prp-fp), transitive (prp-trp), chain-link (prp-spo2) or
+    max-cardinality (cls-maxc2, cls-maxqc3/4) property, a schema predicate (scm-*), or rdf:type with a
+    class that an intersection (cls-int1), someValuesFrom (cls-svf1), allValuesFrom (cls-avf) or
+    cardinality restriction reads. Only prp-ifp and prp-key join on objects, which can be shared
+    terms or equal literals. So the batches are exact unless the ontology has inverse-functional
+    properties or keys, a batch reuses another's node, or a batch's closure has a triple of the kinds
+    above about a term that is not its own: each of these raises _NotLocal.
+    """
+
+    def __init__(self, ontology: set[Triple]) -> None:
+        self.ontology = ontology
+        self.closed = owl_rl_closure(ontology) if ontology else set()
+        self.shared = {term for triple in self.closed for term in triple}
+        schema = _Schema(_index(self.closed, SCHEMA_PREDICATES | {TYPE}))
+        types = defaultdict(set)
+        for s, _, o in schema.by_predicate[TYPE]:
+            types[o].add(s)
+        if types[nt(OWL.InverseFunctionalProperty)] or schema.by_predicate[HAS_KEY]:
+            raise _NotLocal("prp-ifp and prp-key join triples on their objects")
+        limited = {r for r, _ in schema.pairs(MAX_CARDINALITY) + schema.pairs(MAX_QUALIFIED_CARDINALITY)}
+        on_property = dict(schema.pairs(ON_PROPERTY))
+        self.joining_predicates = (
+            {SAME_AS} | types[nt(OWL.FunctionalProperty)] | types[nt(OWL.TransitiveProperty)]
+            | {link for _, head in schema.pairs(PROPERTY_CHAIN) for link in schema.members(head)}
+            | {on_property[r] for r in limited if r in on_property})
+        self.joining_classes = (
+            {m for _, head in schema.pairs(INTERSECTION_OF) for m in schema.members(head)}
+            | {v for _, v in schema.pairs(SOME_VALUES_FROM)} | {r for r, _ in schema.pairs(ALL_VALUES_FROM)}
+            | limited | {c for _, c in schema.pairs(ON_CLASS)} | {THING})
+        self.nodes_seen: set[int] = set()  # hashes of earlier batches' nodes: memory for 10M triples stays small
+        self.vocabulary_seen: set[str] = set()
+        self.repeatable: set[Triple] = set()  # entailments about terms of no batch, which batches may share
+
+    def ontology_entailments(self) -> set[Triple]:
+        """Return the entailments of the ontology alone."""
+        return {t for t in self.closed - self.ontology if not is_trivial(t)}
+
+    def reason(self, batch: list[Triple]) -> list[Triple]:
+        """Return the entailments of ontology + batch that neither the ontology alone nor the batch holds.
+
+        Raises:
+            _NotLocal: the batch shares a node with an earlier one, or entails a joining triple about a
+                term that is not its own.
+        """
+        nodes, vocabulary = self._check_terms(batch)
+        asserted = set(batch)
+        closure = owl_rl_closure(self.closed | asserted)
+        out = []
+        for triple in closure:
+            if triple in asserted or triple in self.closed:
+                continue
+            s, p, o = triple
+            if s not in nodes and not (s == o and p in REFLEXIVE_TAUTOLOGIES):  # eq-ref, scm-cls: no join
+                if p in self.joining_predicates or (p == TYPE and o in self.joining_classes) or (
+                        p != TYPE and p.startswith(BUILT_IN_NAMESPACES) and p not in BUILT_IN_ANNOTATIONS):
+                    raise _NotLocal(f"the batch entails {s} {p} {o}, which other batches could join with")
+                if triple in self.repeatable:
+                    continue
+                self.repeatable.add(triple)
+            if not is_trivial(triple):
+                out.append(triple)
+        self.nodes_seen.update(map(hash, nodes))
+        self.vocabulary_seen |= vocabulary
+        return out
+
+    def _check_terms(self, batch: list[Triple]) -> tuple[set[str], set[str]]:
+        """Return the batch's local nodes and its other (predicate, class) terms, after checking they are its own."""
+        nodes, vocabulary = set(), set()
+        for s, p, o in batch:
+            nodes.add(s)
+            vocabulary.add(p)
+            if p == TYPE:
+                vocabulary.add(o)
+            elif o[0] != '"':
+                nodes.add(o)
+        nodes -= self.shared
+        vocabulary -= self.shared | nodes
+        seen = self.nodes_seen
+        if not nodes.isdisjoint(self.vocabulary_seen) or any(hash(t) in seen for t in nodes | vocabulary):
+            raise _NotLocal("a batch uses a node of an earlier batch, or a node of its own occurs in an earlier one")
+        return nodes, vocabulary
 
 
 def asserted_triples(store) -> tuple[set[Triple], set[Triple]]:
@@ -141,15 +311,8 @@ def asserted_triples(store) -> tuple[set[Triple], set[Triple]]:
     ontology, other = set(), set()
     for quad in store.quads():
         graph = quad.graph_name
-        if graph == inferred_graph:
-            continue
-        triple = []
-        for term in (quad.subject, quad.predicate, quad.object):
-            text = terms.get(term)
-            if text is None:  # Oxigraph prints a term as N-Triples
-                text = terms[term] = str(term)
-            triple.append(text)
-        (ontology if graph == ontology_graph else other).add(tuple(triple))
+        if graph != inferred_graph:
+            (ontology if graph == ontology_graph else other).add(_text_triple(quad, terms))
     return ontology, other
 
 

@@ -21,7 +21,6 @@ import pyoxigraph as ox
 from kg.query_worker import Cancelled, run_job
 from kg.snapshots import Follower, snapshot_directory
 from kg.store import (
-    READ_AHEAD_BYTES,
     EmbeddedStore,
     QueryOutput,
     _retry_on_substitution,
@@ -34,12 +33,17 @@ if TYPE_CHECKING:
     from rdflib import Graph, URIRef
 
 
-class _ReadAheadFull(Cancelled):
-    """The result outgrew the read-ahead buffer: it must be streamed instead."""
+# Answers up to this size are serialized in memory in the request's thread; a bigger one is evaluated
+# again in a thread that streams it. One request at a time per worker bounds the memory this takes.
+INLINE_LIMIT_BYTES = 8 * 1024 * 1024
+
+
+class _TooLarge(Cancelled):
+    """The answer outgrew INLINE_LIMIT_BYTES: it must be streamed instead."""
 
 
 class _Buffer:
-    """Collect a job's messages in memory, up to READ_AHEAD_BYTES of result."""
+    """Collect a job's messages in memory, up to INLINE_LIMIT_BYTES of answer."""
 
     def __init__(self) -> None:
         self.messages: list[tuple] = []
@@ -48,8 +52,8 @@ class _Buffer:
     def __call__(self, message: tuple) -> None:
         if message[0] == "chunk":
             self.size += len(message[1])
-            if self.size > READ_AHEAD_BYTES:
-                raise _ReadAheadFull()
+            if self.size > INLINE_LIMIT_BYTES:
+                raise _TooLarge()
         self.messages.append(message)
 
     def receive(self, timeout: float) -> tuple:
@@ -76,6 +80,7 @@ class ServedStore(EmbeddedStore):
         self._writer = writer
         self._close_writer = close_writer
         self._follower = Follower(snapshot_directory(path))
+        self._follower.store()  # open the snapshot now, not in the first request
         # Set by the server: `arm(timeout)` as a query starts, `disarm()` once its answer is in memory.
         self.guard = None
 
@@ -108,7 +113,7 @@ class ServedStore(EmbeddedStore):
         buffer = _Buffer()
         try:
             run_job(self.ox, job, buffer)
-        except _ReadAheadFull:
+        except _TooLarge:
             # A large answer streams from a thread, which serializes it again as the client reads it.
             return super()._run(job)
         self.guard.disarm()

@@ -21,10 +21,12 @@ import shutil
 import struct
 import threading
 from pathlib import Path
-
-import pyoxigraph as ox
+from typing import TYPE_CHECKING
 
 from kg.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 POINTER = "CURRENT"
 COUNTER = "counter"
@@ -124,6 +126,8 @@ class Follower:
         return self._store
 
     def _move(self) -> None:
+        import pyoxigraph as ox  # here, so that the server's master process, which only names paths, stays small
+
         for _ in range(_OPEN_ATTEMPTS):
             generation = (self.directory / POINTER).read_text(encoding="utf-8")
             if generation == self.generation:

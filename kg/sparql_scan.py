@@ -44,6 +44,14 @@ QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
 # a thread's stack (a segfault that ends the process) at a few thousand levels; real queries nest < 20.
 MAX_NESTING = 100
 _OPENERS, _CLOSERS = "{([", "})]"
+# Operators that each add a level to the engine's left-deep trees (joins, BIND/MINUS/OPTIONAL chains, path
+# sequences, arithmetic and boolean chains). pyoxigraph recurses over those trees too: ~2 500 BINDs or MINUS
+# blocks in a row overflow the stack. VALUES data and the arguments of IN (...) and functions are flat, so
+# they do not count.
+MAX_OPERATORS = 1000
+_CHAIN_KEYWORDS = {"OPTIONAL", "MINUS", "BIND", "FILTER", "UNION", "GRAPH", "SERVICE", "VALUES"}
+_PATTERN_SEPARATORS = {".", ";", ","}  # counted outside parentheses only (inside, "," separates arguments)
+_EXPRESSION_OPERATORS = set("/|^+-*&=!<>")
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
@@ -66,6 +74,7 @@ class Scan:
     from_named_graphs: list[str] = field(default_factory=list)  # FROM NAMED IRIs
     update_dataset_clause: bool = False  # USING or WITH outside any group: the update names its dataset
     too_deep_at: int | None = None  # offset of the bracket that first went past MAX_NESTING
+    too_long_at: int | None = None  # offset of the operator that first went past MAX_OPERATORS
     tokens: list[Token] = field(default_factory=list)  # left empty by scan(): cached scans must stay small
 
 
@@ -102,16 +111,35 @@ def _scan(text: str) -> Scan:
     result = Scan()
     prefixes: dict[str, str] = {}
     tokens = tokenize(text)
-    nesting = 0
+    nesting = parens = operators = 0
+    values_depth: int | None = None  # brace depth of the VALUES data block being read
+    values_pending = False
     for i, token in enumerate(tokens):
+        if values_depth is not None and token.depth > values_depth:
+            continue  # VALUES data: flat rows of terms
+        values_depth = None
+        counted = False
         if token.kind == "other":
             if token.text in _OPENERS:
                 nesting += 1
                 if nesting > MAX_NESTING and result.too_deep_at is None:
                     result.too_deep_at = token.start
+                if token.text == "(":
+                    parens += 1
+                elif token.text == "{" and values_pending:
+                    values_depth, values_pending = token.depth, False
             elif token.text in _CLOSERS:
                 nesting = max(nesting - 1, 0)
-            continue
+                if token.text == ")":
+                    parens = max(parens - 1, 0)
+            counted = token.text in _EXPRESSION_OPERATORS or (token.text in _PATTERN_SEPARATORS and parens == 0)
+        elif token.kind == "word" and token.text.upper() in _CHAIN_KEYWORDS:
+            counted = True
+            values_pending = token.text.upper() == "VALUES"
+        if counted:
+            operators += 1
+            if operators > MAX_OPERATORS and result.too_long_at is None:
+                result.too_long_at = token.start
         if token.kind != "word":
             continue
         keyword = token.text.upper()
@@ -162,10 +190,11 @@ def check_external(text: str, allowlist: tuple[str, ...] | list[str]) -> Scan:
     """
     found = scan(text)
     if found.too_deep_at is not None:
-        line = text.count("\n", 0, found.too_deep_at) + 1
-        column = found.too_deep_at - (text.rfind("\n", 0, found.too_deep_at) + 1) + 1
-        raise BadRequest(f"line {line}, column {column}: brackets nested more than {MAX_NESTING} deep; "
+        raise BadRequest(f"{_position(text, found.too_deep_at)}: brackets nested more than {MAX_NESTING} deep; "
                          "simplify the query")
+    if found.too_long_at is not None:
+        raise BadRequest(f"{_position(text, found.too_long_at)}: more than {MAX_OPERATORS} patterns and operators "
+                         "in a row; split the work, or pass many values through VALUES")
     external = list(found.external)
     # The engine does not pre-decode \\u escapes, but read them anyway so no spelling slips past.
     if "\\u" in text or "\\U" in text:
@@ -179,6 +208,12 @@ def check_external(text: str, allowlist: tuple[str, ...] | list[str]) -> Scan:
                 "contacted, and files never"
             )
     return found
+
+
+def _position(text: str, offset: int) -> str:
+    """Give 'line L, column C' (both from 1) of an offset into `text`."""
+    line = text.count("\n", 0, offset) + 1
+    return f"line {line}, column {offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
 
 
 def _decode_escape(match: re.Match) -> str:

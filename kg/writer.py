@@ -30,7 +30,6 @@ from kg import errors
 from kg.config import Settings
 from kg.errors import KGError, QueryEvaluationError, StoreUnavailable
 from kg.snapshots import Publisher, snapshot_directory
-from kg.store import EmbeddedStore
 
 log = logging.getLogger("coprokg.writer")
 
@@ -42,6 +41,8 @@ class Writer:
     """The read-write store and its snapshot publisher; applies writes one at a time."""
 
     def __init__(self, settings: Settings) -> None:
+        from kg.store import EmbeddedStore  # here: the server's master process imports this module, never the store
+
         self.store = EmbeddedStore(settings.store, allowlist=settings.service_allowlist,
                                    timeout=settings.query_timeout)
         self.publisher = Publisher(snapshot_directory(settings.store))
@@ -162,6 +163,10 @@ class WriterProcess:
         self.process.stdin.close()
         line = self._first_line()
         if not line.startswith("ready"):
+            try:
+                self.process.wait(timeout=10)  # it exits by itself after saying why
+            except subprocess.TimeoutExpired:
+                pass
             self.stop()
             raise StoreUnavailable(line.removeprefix("error: ") or "the store's writer process exited")
 
@@ -227,9 +232,8 @@ def _stop(signum, frame) -> None:
 
 def main() -> None:
     """Run the writer process: read its configuration from stdin, then serve writes until SIGTERM."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s [%(process)d] %(name)s %(message)s")
     config = json.loads(sys.stdin.readline())
-    signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server stops us in order
     settings = Settings(store=config["store"], service_allowlist=tuple(config["allowlist"]),
                         query_timeout=config["timeout"])
@@ -239,9 +243,10 @@ def main() -> None:
         print(f"error: {e}", flush=True)
         sys.exit(1)
     listener = Listener(config["address"], family="AF_UNIX", authkey=bytes.fromhex(config["authkey"]))
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True, name="coprokg-parent-watch").start()
-    print(f"ready {writer.publisher.current}", flush=True)
     try:
+        signal.signal(signal.SIGTERM, _stop)  # from here on, SIGTERM closes the store cleanly
+        threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True, name="coprokg-parent-watch").start()
+        print(f"ready {writer.publisher.current}", flush=True)
         while True:
             try:
                 connection = listener.accept()

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from kg.config import Settings
-from kg.store import open_served_store
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(settings: Settings | None = None, store=None) -> Flask:
     """Create the app; tests pass Settings (and may pass a store), deployments read the environment."""
+    # Imported here: `coprokg serve`'s master process imports server.serving but never builds an app.
+    from flask import Flask
+
+    from kg.store import open_served_store
     from server import api, graph_store, health, sparql, ui
     from server.errors import register_error_handlers
     from server.http_policy import register_http_policies

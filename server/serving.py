@@ -53,7 +53,9 @@ class CoproKGServer(BaseApplication):
         from server import create_app
         from server.watchdog import Watchdog
 
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+        # The worker's pid on each line: several workers write to the same log.
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s [%(process)d] %(name)s %(message)s")
         if self.writer is None:
             return create_app(self.settings)
         from kg.served_store import ServedStore

@@ -71,7 +71,8 @@ class Watchdog:
         self.settings = settings
         self._exit = exit
         self._requests: dict[int, _Request] = {}
-        self._wake = threading.Condition()
+        # The thread looks at the deadlines this often, so arming one costs an assignment, not a wake-up.
+        self._period = min(0.25, settings.query_timeout / 20)
         threading.Thread(target=self._watch, daemon=True, name="coprokg-watchdog").start()
 
     def __call__(self, environ: dict, start_response):
@@ -87,39 +88,34 @@ class Watchdog:
     def arm(self, timeout: float) -> None:
         """Start the current request's query deadline, unless a query still in progress started one."""
         request = self._requests.get(threading.get_ident())
-        if request is None or request.deadline is not None:
-            return
-        with self._wake:
+        if request is not None and request.deadline is None:
             request.timeout = timeout
             request.deadline = time.monotonic() + timeout
-            self._wake.notify()
 
     def disarm(self) -> None:
         """Clear the current request's deadline: its query's work is done (the answer is in memory)."""
         request = self._requests.get(threading.get_ident())
-        if request is not None and request.deadline is not None:
-            with self._wake:
-                request.deadline = None
-
-    def finish(self, request: _Request) -> None:
-        with self._wake:
-            if self._requests.get(threading.get_ident()) is request:
-                del self._requests[threading.get_ident()]
+        if request is not None:
             request.deadline = None
 
+    def finish(self, request: _Request) -> None:
+        request.deadline = None
+        if self._requests.get(threading.get_ident()) is request:
+            del self._requests[threading.get_ident()]
+
     def _watch(self) -> None:
-        with self._wake:
-            while True:
-                now = time.monotonic()
-                armed = [r for r in self._requests.values() if r.deadline is not None]
-                for request in armed:
-                    if request.deadline <= now:
-                        self._fire(request)
-                pending = [r.deadline - now for r in armed if r.deadline > now]
-                self._wake.wait(min(pending) if pending else None)
+        while True:
+            now = time.monotonic()
+            deadlines = [(r.deadline, r) for r in list(self._requests.values()) if r.deadline is not None]
+            for deadline, request in deadlines:
+                if deadline <= now:
+                    self._fire(request)
+            time.sleep(min([self._period] + [deadline - now for deadline, _ in deadlines if deadline > now]))
 
     def _fire(self, request: _Request) -> None:
         with request.lock:
+            if request.deadline is None:
+                return  # the query finished meanwhile
             detail = f"the query ran longer than the {request.timeout:g} s limit and was stopped"
             if not request.started and request.socket is not None:
                 self._answer(request, detail)

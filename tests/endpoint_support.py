@@ -74,8 +74,11 @@ class ProductionServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "COPROKG_STORE": str(store), "COPROKG_PORT": str(self.port), **variables}
-        self.process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "coprokg"), "serve"], env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # A file, not a pipe: a pipe nobody reads fills up and stops the server mid-test.
+        self.log = store.parent / f"serve-{self.port}.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "coprokg"), "serve"], env=env,
+                                            stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
@@ -91,11 +94,16 @@ class ProductionServer:
         children = (Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split())
         return {int(pid) for pid in children if b"kg.writer" not in _cmdline(int(pid))}
 
+    @property
+    def output(self) -> str:
+        """What the server has logged so far."""
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
     def stop(self) -> None:
-        """Stop it as Ctrl-C does; its log is then in `output`."""
+        """Stop it as Ctrl-C does."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        self.output = self.process.communicate(timeout=30)[0].decode()
+        self.process.wait(timeout=30)
 
 
 def _cmdline(pid: int) -> bytes:
