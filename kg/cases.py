@@ -555,6 +555,21 @@ class Case:
     performance: tuple[PerformanceFact, ...] = ()
 
 
+class TermCache:
+    """A namespace whose terms are made once: each attribute of an rdflib namespace builds and checks a new URIRef."""
+
+    def __init__(self, namespace: Any) -> None:
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> URIRef:
+        term = getattr(self._namespace, name)
+        setattr(self, name, term)  # later lookups find the attribute and skip __getattr__
+        return term
+
+
+COP_TERMS, DCTERMS_TERMS, RDF_TERMS, RDFS_TERMS = map(TermCache, (COP, DCTERMS, RDF, RDFS))
+
+
 def _add_text(add: Callable[[Triple], None], subject: URIRef, predicate: URIRef, text: Text) -> None:
     for lang, value in sorted(text.items()):
         add((subject, predicate, Literal(value, lang=lang)))
@@ -578,6 +593,7 @@ def case_triples(case: Case) -> list[Triple]:
     # A list, not a Graph: the importer maps a thousand cases, and a Graph's indexes cost more than the mapping.
     triples: list[Triple] = []
     add = triples.append
+    COP, DCTERMS, RDF, RDFS = COP_TERMS, DCTERMS_TERMS, RDF_TERMS, RDFS_TERMS  # noqa: N806 (the same terms, made once)
     c = case_iri(case.id)
     add((c, RDF.type, COP.CoproductionCase))
     add((c, DCTERMS.identifier, Literal(case.id)))

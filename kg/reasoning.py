@@ -1,5 +1,7 @@
 """OWL 2 RL materialisation into the inferred graph, and HermiT classification of cases into modes.
 
+Case graphs are reasoned a batch at a time against the closed ontology, which keeps memory bounded at
+millions of triples; _BatchReasoner checks that this gives the same closure as one run over everything.
 Terms are handled as their N-Triples text (`<iri>`, `_:id`, `"lexical"@lang`, `"lexical"^^<dt>`): sets of
 such strings hash and compare in C, where rdflib terms compare in Python, and they go into the store's
 update text as they are.
@@ -172,38 +174,48 @@ def _reason_in_batches(store, batch_triples: int) -> tuple[set[str], set[str]]:
         _NotLocal: the data links batches; reason over everything at once instead.
     """
     ontology_graph, inferred_graph = ox.NamedNode(str(ONTOLOGY_GRAPH)), ox.NamedNode(str(INFERRED_GRAPH))
-    reasoner = _BatchReasoner({_text_triple(q) for q in store.ox.quads_for_pattern(None, None, None, ontology_graph)})
+    ontology = {triple for _, triple in _text_quads(store.ox.quads_for_pattern(None, None, None, ontology_graph))}
+    reasoner = _BatchReasoner(ontology)
     inferred = {f"{s} {p} {o} ." for s, p, o in reasoner.ontology_entailments() if _storable((s, p, o))}
     previous: set[str] = set()
     batch: list[Triple] = []
-    graph, terms = None, {}
-    # One iterator reads a snapshot of the store, graph after graph.
-    for quad in store.quads():
-        if quad.graph_name != graph:
-            graph = quad.graph_name
+    graph = None
+    # One iterator reads a snapshot of the store, graph after graph; a batch ends only between graphs.
+    for name, triple in _text_quads(store.quads()):
+        if name != graph:
+            graph = name
             if len(batch) >= batch_triples:
                 inferred.update(f"{s} {p} {o} ." for s, p, o in reasoner.reason(batch) if _storable((s, p, o)))
-                batch, terms = [], {}
+                batch = []
         if graph == inferred_graph:
-            previous.add(f"{quad.subject} {quad.predicate} {quad.object} .")
+            previous.add("{} {} {} .".format(*triple))
         elif graph != ontology_graph:
-            batch.append(_text_triple(quad, terms))
+            batch.append(triple)
     if batch:
         inferred.update(f"{s} {p} {o} ." for s, p, o in reasoner.reason(batch) if _storable((s, p, o)))
     return inferred, previous
 
 
-def _text_triple(quad: ox.Quad, terms: dict | None = None) -> Triple:
-    """Print a quad's triple as N-Triples terms, each distinct term once (Oxigraph prints N-Triples)."""
-    if terms is None:
-        return str(quad.subject), str(quad.predicate), str(quad.object)
-    out = []
-    for term in (quad.subject, quad.predicate, quad.object):
-        text = terms.get(term)
-        if text is None:
-            text = terms[term] = str(term)
-        out.append(text)
-    return tuple(out)
+def _text_quads(quads: Iterable[ox.Quad]) -> Iterator[tuple[ox.NamedNode | ox.BlankNode | ox.DefaultGraph, Triple]]:
+    """Yield each quad's graph name and its triple as N-Triples text (which is how Oxigraph prints terms)."""
+    graph, terms = None, {}
+    for quad in quads:
+        if quad.graph_name != graph:
+            graph, terms = quad.graph_name, {}  # print each term of a graph once, forget them after it
+        triple = []
+        for term in (quad.subject, quad.predicate, quad.object):
+            text = terms.get(term)
+            if text is None:
+                text = terms[term] = str(term)
+            triple.append(text)
+        yield graph, tuple(triple)
+
+
+def _tautology(triple: Triple) -> bool:
+    """Tell whether a triple holds in any graph: x sameAs x (eq-ref), C subClassOf C (scm-cls), x a owl:Thing, ..."""
+    s, p, o = triple
+    return (s == o and p in REFLEXIVE_TAUTOLOGIES) or (o == THING and p in THING_TAUTOLOGIES) or (
+        s == NOTHING and p == SUB_CLASS)
 
 
 class _NotLocal(Exception):
@@ -249,7 +261,7 @@ class _BatchReasoner:
         self.joining_classes = (
             {m for _, head in schema.pairs(INTERSECTION_OF) for m in schema.members(head)}
             | {v for _, v in schema.pairs(SOME_VALUES_FROM)} | {r for r, _ in schema.pairs(ALL_VALUES_FROM)}
-            | limited | {c for _, c in schema.pairs(ON_CLASS)} | {THING})
+            | limited | {c for _, c in schema.pairs(ON_CLASS)}) - {THING}  # cls-svf2 needs no join
         self.nodes_seen: set[int] = set()  # hashes of earlier batches' nodes: memory for 10M triples stays small
         self.vocabulary_seen: set[str] = set()
         self.repeatable: set[Triple] = set()  # entailments about terms of no batch, which batches may share
@@ -270,16 +282,18 @@ class _BatchReasoner:
         closure = owl_rl_closure(self.closed | asserted)
         out = []
         for triple in closure:
-            if triple in asserted or triple in self.closed:
+            if triple in self.closed:
                 continue
             s, p, o = triple
-            if s not in nodes and not (s == o and p in REFLEXIVE_TAUTOLOGIES):  # eq-ref, scm-cls: no join
+            if s not in nodes and not _tautology(triple):  # asserted or entailed about a term not the batch's own
                 if p in self.joining_predicates or (p == TYPE and o in self.joining_classes) or (
                         p != TYPE and p.startswith(BUILT_IN_NAMESPACES) and p not in BUILT_IN_ANNOTATIONS):
-                    raise _NotLocal(f"the batch entails {s} {p} {o}, which other batches could join with")
-                if triple in self.repeatable:
+                    raise _NotLocal(f"the batch holds {s} {p} {o}, which another batch could join with")
+                if triple in asserted or triple in self.repeatable:
                     continue
                 self.repeatable.add(triple)
+            elif triple in asserted:
+                continue
             if not is_trivial(triple):
                 out.append(triple)
         self.nodes_seen.update(map(hash, nodes))
@@ -306,13 +320,11 @@ class _BatchReasoner:
 
 def asserted_triples(store) -> tuple[set[Triple], set[Triple]]:
     """Read the store's asserted graphs: (ontology graph triples, all other graphs' triples)."""
-    terms: dict = {}
     ontology_graph, inferred_graph = ox.NamedNode(str(ONTOLOGY_GRAPH)), ox.NamedNode(str(INFERRED_GRAPH))
     ontology, other = set(), set()
-    for quad in store.quads():
-        graph = quad.graph_name
+    for graph, triple in _text_quads(store.quads()):
         if graph != inferred_graph:
-            (ontology if graph == ontology_graph else other).add(_text_triple(quad, terms))
+            (ontology if graph == ontology_graph else other).add(triple)
     return ontology, other
 
 
@@ -418,13 +430,7 @@ def is_trivial(triple: Triple) -> bool:
     s, p, o = triple
     if s[0] == '"':  # generalised RDF (datatype facts about literals): not storable as RDF
         return True
-    if s == o and p in REFLEXIVE_TAUTOLOGIES:  # eq-ref, scm-cls, scm-op, scm-dp
-        return True
-    if o == THING and p in THING_TAUTOLOGIES:  # everything is an owl:Thing
-        return True
-    if s == NOTHING and p == SUB_CLASS:
-        return True
-    return s.startswith(BUILT_IN_NAMESPACES)
+    return _tautology(triple) or s.startswith(BUILT_IN_NAMESPACES)
 
 
 def supplementary_rules(closure: set[Triple]) -> set[Triple]:

@@ -81,7 +81,8 @@ class ServedStore(EmbeddedStore):
         self._close_writer = close_writer
         self._follower = Follower(snapshot_directory(path))
         self._follower.store()  # open the snapshot now, not in the first request
-        # Set by the server: `arm(timeout)` as a query starts, `disarm()` once its answer is in memory.
+        # Set by the server: `arm(timeout)` as a query starts (True if that started the request's deadline),
+        # `disarm()` once its answer is in memory.
         self.guard = None
 
     @property
@@ -108,7 +109,7 @@ class ServedStore(EmbeddedStore):
     def _run(self, job: dict) -> QueryOutput | None:
         if self.guard is None:
             return super()._run(job)
-        self.guard.arm(self.timeout)
+        armed = self.guard.arm(self.timeout)
         # Most answers are small: evaluate and serialize right here, no thread and no copy.
         buffer = _Buffer()
         try:
@@ -116,7 +117,8 @@ class ServedStore(EmbeddedStore):
         except _TooLarge:
             # A large answer streams from a thread, which serializes it again as the client reads it.
             return super()._run(job)
-        self.guard.disarm()
+        if armed:  # else an earlier query of this request, whose result may still be read, keeps its deadline
+            self.guard.disarm()
         return _retry_on_substitution(lambda: read_output(buffer, self.timeout))
 
     def has_graph(self, graph: str | None) -> bool:

@@ -472,20 +472,20 @@ class CompiledShapes:
 
     def conforms(self, triples: Iterable[cf.Triple]) -> bool:
         """Tell whether the data has no SHACL result at all (no violation, warning or info)."""
-        paths = {rule.path for rules in self.rules.values() for rule in rules}
         types: dict[Any, set] = {}
-        values: dict[tuple, set] = {}
+        values: dict[URIRef, dict[Any, set]] = {rule.path: {} for rules in self.rules.values() for rule in rules}
+        rdf_type, sub_class_of = RDF.type, RDFS.subClassOf
+        values[rdf_type] = types
         for s, p, o in triples:
-            if p == RDF.type:
-                types.setdefault(s, set()).add(o)
-            elif p == RDFS.subClassOf:
+            by_subject = values.get(p)  # one lookup per triple: rdflib terms compare in Python
+            if by_subject is not None:
+                by_subject.setdefault(s, set()).add(o)
+            elif p == sub_class_of:
                 return False  # targets and sh:class then follow subclasses: leave that to pySHACL
-            if p in paths:
-                values.setdefault((s, p), set()).add(o)
         for focus, classes in types.items():
             for target in classes & self.rules.keys():
                 for rule in self.rules[target]:
-                    if not rule.holds(values.get((focus, rule.path), set()), types):
+                    if not rule.holds(values[rule.path].get(focus, set()), types):
                         return False
         return True
 

@@ -150,9 +150,15 @@ class WriterProcess:
         Raises:
             StoreUnavailable: the writer could not open the store (the message says why).
         """
-        # A private directory: the socket inside is reachable by this user only.
-        self._directory = Path(tempfile.mkdtemp(prefix="coprokg-writer-"))
-        self.address = str(self._directory / "socket")
+        self._directory: Path | None = None
+        if sys.platform.startswith("linux"):
+            # An abstract socket: nothing on disk that a killed server could leave behind. Any local
+            # process may connect, but none gets past the handshake without the random key.
+            self.address = f"\0coprokg-writer-{os.getpid()}-{os.urandom(8).hex()}"
+        else:
+            # A private directory: the socket inside is reachable by this user only.
+            self._directory = Path(tempfile.mkdtemp(prefix="coprokg-writer-"))
+            self.address = str(self._directory / "socket")
         self.authkey = os.urandom(32)
         self._owner = os.getpid()  # gunicorn's forked workers inherit this object; only the starter stops it
         config = {"store": settings.store, "allowlist": list(settings.service_allowlist),
@@ -192,7 +198,8 @@ class WriterProcess:
                 self.process.kill()
                 self.process.wait()
         self.process.stdout.close()
-        shutil.rmtree(self._directory, ignore_errors=True)
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
 
 
 # --- the writer process ---------------------------------------------------------------------------------

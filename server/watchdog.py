@@ -85,12 +85,14 @@ class Watchdog:
             raise
         return _Body(body, request, self)
 
-    def arm(self, timeout: float) -> None:
-        """Start the current request's query deadline, unless a query still in progress started one."""
+    def arm(self, timeout: float) -> bool:
+        """Start the current request's query deadline, unless a query still in progress started one; say if it did."""
         request = self._requests.get(threading.get_ident())
-        if request is not None and request.deadline is None:
-            request.timeout = timeout
-            request.deadline = time.monotonic() + timeout
+        if request is None or request.deadline is not None:
+            return False
+        request.timeout = timeout
+        request.deadline = time.monotonic() + timeout
+        return True
 
     def disarm(self) -> None:
         """Clear the current request's deadline: its query's work is done (the answer is in memory)."""

@@ -12,6 +12,8 @@ from kg.errors import InconsistentOntology, ReasoningError
 from kg.namespaces import COP, INFERRED_GRAPH, ONTOLOGY_GRAPH, case_graph, case_iri
 from kg.reasoning import (
     MODE_CLASSES,
+    _NotLocal,
+    _reason_in_batches,
     asserted_triples,
     entailments,
     hermit_modes,
@@ -119,12 +121,18 @@ def test_a_second_run_replaces_the_inferred_graph():
     assert set(store.ox.quads_for_pattern(None, None, None, ox.NamedNode(str(INFERRED_GRAPH)))) == quads
 
 
-def test_entailments_equal_owlrl_on_generated_cases():
+@pytest.fixture(scope="module")
+def generated():
+    """The real ontology and five generated cases, with owlrl's entailments of them (slow: computed once)."""
     ontology = rdflib_triples(Graph().parse(Settings().ontology))
     cases = {line.rsplit(" ", 2)[0] for line in generate_nquads(5, seed=7)}
     cases = {tuple(spo.split(" ", 2)) for spo in cases}
+    return ontology, cases, owlrl_entailments(ontology | cases)
+
+
+def test_entailments_equal_owlrl_on_generated_cases(generated):
+    ontology, cases, reference = generated
     ours = entailments(cases, ontology=ontology)
-    reference = owlrl_entailments(ontology | cases)
     assert ours == reference
     chained = (nt(COP.SurvivalMechanism), nt(COP.supportsOutcome), nt(COP.CollectiveSurvivalSecured))
     assert chained in ours
@@ -211,3 +219,99 @@ def test_a_literal_rdflib_would_respell_is_not_reported_as_inferred():
     rows = store.query(f"SELECT ?p ?o WHERE {{ GRAPH <{INFERRED_GRAPH}> {{ <https://example.org/rules#hal> ?p ?o }} }}")
     assert {(r["p"].value, str(r["o"])) for r in rows} == {
         ("https://example.org/rules#dated", '"2024-01-01T00:00:00Z"^^<http://www.w3.org/2001/XMLSchema#dateTime>')}
+
+
+# --- reasoning in batches ------------------------------------------------------------------------------
+
+def _inferred(store) -> set[tuple[str, str, str]]:
+    graph = ox.NamedNode(str(INFERRED_GRAPH))
+    quads = store.ox.quads_for_pattern(None, None, None, graph)
+    return {(str(q.subject), str(q.predicate), str(q.object)) for q in quads}
+
+
+def _storable(triples) -> set[tuple[str, str, str]]:
+    return {t for t in triples if t[0][0] != "_" and t[2][0] != "_"}
+
+
+def _synthetic_store(cases: int) -> EmbeddedStore:
+    store = EmbeddedStore(None)
+    store.ox.load(path=str(Settings().ontology), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(ONTOLOGY_GRAPH)))
+    store.ox.load(synthetic_nquads(cases, seed=7), format=ox.RdfFormat.N_QUADS)
+    return store
+
+
+def test_one_graph_per_batch_stores_exactly_owlrls_entailments(generated):
+    ontology, cases, reference = generated
+    store = _synthetic_store(5)  # the same five cases, one graph each
+    _reason_in_batches(store, 1)  # independent cases: no fallback to one run over everything
+    assert materialise(store, batch_triples=1) == len(_inferred(store))
+    assert _inferred(store) == _storable(reference)
+
+
+def test_batches_are_exact_when_cases_come_and_go():
+    store = _synthetic_store(12)
+    one_run = EmbeddedStore(None)
+    one_run.ox.extend(store.ox)
+    materialise(one_run, batch_triples=10**9)
+    materialise(store, batch_triples=300)  # a few cases per batch
+    assert _inferred(store) == _inferred(one_run)
+    # A second run writes only the difference, and must still end with exactly the fresh result.
+    store.update(f"DROP GRAPH <{case_graph('synthetic-0000003')}>")
+    store.update(f"INSERT DATA {{ GRAPH <{INFERRED_GRAPH}> {{ _:b <{COP.hasMode}> <{COP.SharingAssisted}> }} }}")
+    materialise(store, batch_triples=300)
+    fresh = EmbeddedStore(None)
+    fresh.ox.extend(q for q in store.ox if q.graph_name != ox.NamedNode(str(INFERRED_GRAPH)))
+    materialise(fresh)
+    assert _inferred(store) == _inferred(fresh)
+    assert not any(str(case_iri("synthetic-0000003")) in s for s, _, _ in _inferred(store))
+
+
+RULES = "@prefix ex: <https://example.org/b#> . @prefix owl: <http://www.w3.org/2002/07/owl#> . " \
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . "
+# Each: ontology graph, two case graphs, and an entailment that needs a triple from each case graph.
+LINKED_BATCHES = {
+    "functional property of a shared individual (prp-fp)": (
+        "ex:f a owl:ObjectProperty, owl:FunctionalProperty . ex:hub a ex:Place .",
+        "ex:hub ex:f ex:a .", "ex:hub ex:f ex:b .", ("a", "http://www.w3.org/2002/07/owl#sameAs", "b")),
+    "transitive property through a shared individual (prp-trp)": (
+        "ex:t a owl:TransitiveProperty . ex:hub a ex:Place .",
+        "ex:x ex:t ex:hub .", "ex:hub ex:t ex:z .", ("x", "t", "z")),
+    "property chain through a shared individual (prp-spo2)": (
+        "ex:c owl:propertyChainAxiom ( ex:p ex:q ) . ex:hub a ex:Place .",
+        "ex:x ex:p ex:hub .", "ex:hub ex:q ex:z .", ("x", "c", "z")),
+    "entailed type of a shared individual (cls-svf1)": (
+        "ex:R owl:onProperty ex:p ; owl:someValuesFrom ex:D . ex:r rdfs:range ex:D . ex:hub a ex:Place .",
+        "ex:x ex:p ex:hub .", "ex:y ex:r ex:hub .", ("x", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", "R")),
+    "at most one value of a shared individual (cls-maxc2)": (
+        "ex:R owl:onProperty ex:m ; owl:maxCardinality 1 . ex:hub a ex:R .",
+        "ex:hub ex:m ex:a .", "ex:hub ex:m ex:b .", ("a", "http://www.w3.org/2002/07/owl#sameAs", "b")),
+    "individual named in two case graphs": (
+        "ex:c owl:propertyChainAxiom ( ex:p ex:q ) .",
+        "ex:x ex:p ex:n .", "ex:n ex:q ex:z .", ("x", "c", "z")),
+    "schema triple in one case graph, its property used in another": (
+        "ex:Place a owl:Class .",
+        "ex:born rdfs:subPropertyOf ex:dated .", 'ex:hal ex:born ex:y2024 .', ("hal", "dated", "y2024")),
+    "key shared by two case graphs (prp-key)": (
+        "ex:Person owl:hasKey ( ex:id ) .",
+        'ex:a a ex:Person ; ex:id "7" .', 'ex:b a ex:Person ; ex:id "7" .',
+        ("a", "http://www.w3.org/2002/07/owl#sameAs", "b")),
+}
+
+
+@pytest.mark.parametrize("case", LINKED_BATCHES, ids=list(LINKED_BATCHES))
+def test_batches_linked_through_a_term_fall_back_to_one_run(case):
+    ontology, first, second, (s, p, o) = LINKED_BATCHES[case]
+    store = EmbeddedStore(None)
+    for graph, text in ((ONTOLOGY_GRAPH, ontology), (case_graph("t-first"), first), (case_graph("t-second"), second)):
+        store.ox.load(RULES + text, format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(graph)))
+    expected = tuple(f"<{term}>" if ":" in term else f"<https://example.org/b#{term}>" for term in (s, p, o))
+    ontology_triples, other = asserted_triples(store)
+    for graph in (case_graph("t-first"), case_graph("t-second")):  # neither case graph alone entails it
+        alone = {(str(q.subject), str(q.predicate), str(q.object))
+                 for q in store.ox.quads_for_pattern(None, None, None, ox.NamedNode(str(graph)))}
+        assert expected not in entailments(alone, ontology=ontology_triples)
+    with pytest.raises(_NotLocal):
+        _reason_in_batches(store, 1)
+    materialise(store, batch_triples=1)
+    assert expected in _inferred(store)
+    assert _inferred(store) == _storable(owlrl_entailments(ontology_triples | other))

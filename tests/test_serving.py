@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -16,6 +18,7 @@ from kg.config import ROOT, Settings
 from kg.errors import UpdateSyntaxError
 from kg.snapshots import Follower, Publisher, snapshot_directory
 from kg.store import EmbeddedStore, open_served_store
+from server.watchdog import EXIT_QUERY_TIMEOUT, Watchdog
 from tests.endpoint_support import TOKEN, ProductionServer, free_port, load_update
 from tests.test_security import RUNAWAY
 
@@ -72,6 +75,87 @@ def test_served_store_reads_its_writes_and_a_failed_write_changes_nothing(tmp_pa
     finally:
         store.close()
     assert not snapshot_directory(tmp_path / "store").exists()
+
+
+# --- the watchdog, with the process's end observed instead of done ------------------------------------------
+
+
+def _watched(app, ended: list) -> Watchdog:
+    def end(code: int) -> None:
+        ended.append(code)
+        threading.Event().wait()  # the process would be gone: the watchdog thread does nothing more
+
+    return Watchdog(app, Settings(query_timeout=0.2), exit=end)
+
+
+def test_watchdog_answers_503_on_the_socket_then_ends_the_process():
+    ended: list = []
+    server_side, client_side = socket.socketpair()
+
+    def slow_query_app(environ, start_response):
+        watchdog.arm(0.2)
+        time.sleep(0.6)  # the query, still running at its deadline
+        start_response("200 OK", [])
+        return [b"too late"]
+
+    watchdog = _watched(slow_query_app, ended)
+    environ = {"gunicorn.socket": server_side, "REQUEST_METHOD": "GET", "PATH_INFO": "/sparql",
+               "HTTP_ORIGIN": "https://example.org"}
+    started = time.monotonic()
+    watchdog(environ, lambda status, headers: None)
+    answer = client_side.recv(65536).decode()
+    assert ended == [EXIT_QUERY_TIMEOUT] and 0.2 <= time.monotonic() - started
+    head, body = answer.split("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 503") and "Connection: close" in head
+    assert "Access-Control-Allow-Origin: *" in head
+    assert json.loads(body) == {"error": "Query timed out",
+                                "detail": "the query ran longer than the 0.2 s limit and was stopped"}
+    server_side.close()
+    client_side.close()
+
+
+def test_watchdog_never_writes_into_an_answer_that_has_begun():
+    ended: list = []
+    server_side, client_side = socket.socketpair()
+
+    def streaming_app(environ, start_response):
+        watchdog.arm(0.2)
+        start_response("200 OK", [])
+
+        def chunks():
+            yield b"first"
+            time.sleep(0.6)  # still computing the rest at the deadline
+            yield b"rest"
+
+        return chunks()
+
+    watchdog = _watched(streaming_app, ended)
+    body = watchdog({"gunicorn.socket": server_side}, lambda status, headers: None)
+    assert list(body) == [b"first", b"rest"]
+    body.close()
+    assert ended == [EXIT_QUERY_TIMEOUT]
+    client_side.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        client_side.recv(1)  # nothing was written after the answer began; the process just ends
+    server_side.close()
+    client_side.close()
+
+
+def test_a_query_that_finishes_in_time_is_left_alone():
+    ended: list = []
+
+    def quick_app(environ, start_response):
+        armed = watchdog.arm(0.2)
+        watchdog.disarm()
+        start_response("200 OK", [])
+        return [b"ok" if armed else b"not armed"]
+
+    watchdog = _watched(quick_app, ended)
+    body = watchdog({}, lambda status, headers: None)
+    assert list(body) == [b"ok"]
+    body.close()
+    time.sleep(0.4)
+    assert ended == []
 
 
 # --- `coprokg serve`: worker processes, the writer process, the watchdog ------------------------------------
