@@ -6,16 +6,16 @@ import datetime as dt
 import re
 import urllib.parse
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import yaml
 from rdflib import Graph, Literal, URIRef
-from rdflib.plugins.serializers.nt import _nt_row
-from rdflib.term import Identifier
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
+from rdflib.plugins.serializers.nt import _nt_row  # the very row writer of Graph.serialize(format="nt")
+from rdflib.term import Identifier
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from kg.config import ROOT
@@ -259,7 +259,8 @@ def _yaml_node(raw, display, label, problems, constructor, seen, depth_left=None
             return Node(raw.value, where, label)
         try:
             return Node(constructor.construct_object(raw, deep=True), where, label)
-        except (ConstructorError, ValueError, TypeError, OverflowError, IndexError) as e:  # !!int "" -> IndexError
+        # IndexError: PyYAML's int constructor on an empty `!!int` value.
+        except (ConstructorError, ValueError, TypeError, OverflowError, IndexError) as e:
             if raw.tag == "tag:yaml.org,2002:timestamp":  # looks like a date but is none: let the field say so
                 return Node(raw.value, where, label)
             problems.append(Problem(where, label or None, f"cannot read value {raw.value!r}: {_first_line(e)}"))

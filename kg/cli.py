@@ -149,7 +149,10 @@ def load(paths: tuple[Path, ...], store: str | None, no_reason: bool) -> None:
         except CaseDataError as e:
             _case_data_failed(e)
     _echo_problems(report.warnings)
-    click.echo(f"loaded {len(report.cases)} case(s): {', '.join(c.id for c in report.cases)}")
+    ids = [c.id for c in report.cases]
+    # Name a handful; a survey-sized load would otherwise print thousands of ids on one line.
+    shown = ", ".join(ids[:10]) + (f", … and {len(ids) - 10} more" if len(ids) > 10 else "")
+    click.echo(f"loaded {len(ids)} case(s): {shown}")
 
 
 @main.command("dump")

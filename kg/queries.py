@@ -251,7 +251,7 @@ class NamedQuery:
                 )
 
     def run(self, store, values: Mapping[str, object]) -> ox.QuerySolutions:
-        """Bind the values, check classes and run the query on `store`.
+        """Bind the values, check classes and run the query on `store` (which puts the terms in a leading VALUES row).
 
         Raises:
             InvalidParameter: a value is invalid (see bind and check_instances).
@@ -478,8 +478,8 @@ def _check_unique_parameters(path: Path, parameters: tuple[Parameter, ...]) -> N
 def _check_query(path: Path, text: str, parameters: tuple[Parameter, ...]) -> tuple[str, ...]:
     """Parse the query with the engine that runs it; return its projected variables.
 
-    Substitution (SEP-0007, as pyoxigraph implements it) binds only projected variables,
-    so every parameter must be in the SELECT projection.
+    The store binds parameters by a VALUES row and, in-process, by substitution (SEP-0007, as
+    pyoxigraph implements it), which binds only projected variables: so every parameter is projected.
     """
     try:
         # An empty store parses and plans the query; nothing is evaluated until results are read.

@@ -127,8 +127,8 @@ def materialise(store, *, batch_triples: int = BATCH_TRIPLES) -> int:
     """Replace the store's inferred graph by the OWL 2 RL entailments of all asserted graphs; return their count.
 
     The graphs are reasoned a batch at a time against the closed ontology graph (see _BatchReasoner), so
-    memory stays bounded; if the data links batches in a way that could entail more, everything is
-    reasoned at once instead. The result is the same either way.
+    the reasoner's memory is bounded by the batch size; if the data links batches in a way that could
+    entail more, everything is reasoned at once instead. The result is the same either way.
 
     Raises:
         ReasoningError: the reasoner failed on the data (the inferred graph is left as it was).
@@ -198,17 +198,8 @@ def _reason_in_batches(store, batch_triples: int) -> tuple[set[str], set[str]]:
 
 def _text_quads(quads: Iterable[ox.Quad]) -> Iterator[tuple[ox.NamedNode | ox.BlankNode | ox.DefaultGraph, Triple]]:
     """Yield each quad's graph name and its triple as N-Triples text (which is how Oxigraph prints terms)."""
-    graph, terms = None, {}
     for quad in quads:
-        if quad.graph_name != graph:
-            graph, terms = quad.graph_name, {}  # print each term of a graph once, forget them after it
-        triple = []
-        for term in (quad.subject, quad.predicate, quad.object):
-            text = terms.get(term)
-            if text is None:
-                text = terms[term] = str(term)
-            triple.append(text)
-        yield graph, tuple(triple)
+        yield quad.graph_name, (str(quad.subject), str(quad.predicate), str(quad.object))
 
 
 def _tautology(triple: Triple) -> bool:
@@ -216,6 +207,10 @@ def _tautology(triple: Triple) -> bool:
     s, p, o = triple
     return (s == o and p in REFLEXIVE_TAUTOLOGIES) or (o == THING and p in THING_TAUTOLOGIES) or (
         s == NOTHING and p == SUB_CLASS)
+
+
+# rdf:type objects that no OWL 2 RL rule reads; any other built-in class (owl:TransitiveProperty, ...) is schema.
+INERT_BUILT_IN_CLASSES = {THING, nt(OWL.NamedIndividual)}
 
 
 class _NotLocal(Exception):
@@ -237,9 +232,12 @@ class _BatchReasoner:
     max-cardinality (cls-maxc2, cls-maxqc3/4) property, a schema predicate (scm-*), or rdf:type with a
     class that an intersection (cls-int1), someValuesFrom (cls-svf1), allValuesFrom (cls-avf) or
     cardinality restriction reads. Only prp-ifp and prp-key join on objects, which can be shared
-    terms or equal literals. So the batches are exact unless the ontology has inverse-functional
-    properties or keys, a batch reuses another's node, or a batch's closure has a triple of the kinds
-    above about a term that is not its own: each of these raises _NotLocal.
+    terms or equal literals. Those joining predicates and classes are read from the closed ontology,
+    so a batch's own schema must not add any: a schema triple (built-in predicate other than rdf:type
+    and annotations) of a batch may point only at the batch's own nodes. So the batches are exact
+    unless the ontology has inverse-functional properties or keys, a batch reuses another's node,
+    a batch's closure has a triple of the kinds above about a term that is not its own, or a schema
+    triple of a batch points outside it: each of these raises _NotLocal.
     """
 
     def __init__(self, ontology: set[Triple]) -> None:
@@ -285,20 +283,35 @@ class _BatchReasoner:
             if triple in self.closed:
                 continue
             s, p, o = triple
-            if s not in nodes and not _tautology(triple):  # asserted or entailed about a term not the batch's own
-                if p in self.joining_predicates or (p == TYPE and o in self.joining_classes) or (
-                        p != TYPE and p.startswith(BUILT_IN_NAMESPACES) and p not in BUILT_IN_ANNOTATIONS):
+            if s not in nodes:  # asserted or entailed about a term that is not the batch's own
+                if self._may_join(triple, nodes):
                     raise _NotLocal(f"the batch holds {s} {p} {o}, which another batch could join with")
                 if triple in asserted or triple in self.repeatable:
                     continue
                 self.repeatable.add(triple)
-            elif triple in asserted:
-                continue
+            else:
+                if p != TYPE and p.startswith(BUILT_IN_NAMESPACES) and self._may_join(triple, nodes):
+                    raise _NotLocal(f"the batch holds schema triple {s} {p} {o}, which points outside it")
+                if triple in asserted:
+                    continue
             if not is_trivial(triple):
                 out.append(triple)
         self.nodes_seen.update(map(hash, nodes))
         self.vocabulary_seen |= vocabulary
         return out
+
+    def _may_join(self, triple: Triple, nodes: set[str]) -> bool:
+        """Tell whether a triple of this batch could meet one of another batch in a two-premise rule."""
+        s, p, o = triple
+        if _tautology(triple):
+            return False
+        schema = p != TYPE and p.startswith(BUILT_IN_NAMESPACES) and p not in BUILT_IN_ANNOTATIONS
+        if s in nodes:
+            # The batch's own schema (a restriction, list or axiom) pointing at a term it shares would make
+            # that term joining for every batch: `_:r owl:someValuesFrom cop:D`, `_:l rdf:first cop:p`.
+            return schema and o not in nodes and o[0] != '"' and not o.startswith(BUILT_IN_NAMESPACES)
+        return schema or p in self.joining_predicates or p == TYPE and (
+            o in self.joining_classes or o.startswith(BUILT_IN_NAMESPACES) and o not in INERT_BUILT_IN_CLASSES)
 
     def _check_terms(self, batch: list[Triple]) -> tuple[set[str], set[str]]:
         """Return the batch's local nodes and its other (predicate, class) terms, after checking they are its own."""

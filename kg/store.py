@@ -9,6 +9,7 @@ on `store.ox` directly) do not change `version`.
 
 from __future__ import annotations
 
+import functools
 import queue
 import re
 import threading
@@ -135,18 +136,57 @@ def bind_with_values(sparql: str, substitutions: Mapping[str, object]) -> str:
     """
     if not substitutions:
         return sparql
-    names = list(substitutions)
-    for name in names:
-        if isinstance(substitutions[name], ox.BlankNode):
+    for name, term in substitutions.items():
+        if isinstance(term, ox.BlankNode):
             raise BadRequest(f"variable ?{name}: a blank node cannot be bound through VALUES")
-    row = " ".join(str(substitutions[n]) for n in names)
-    block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({row}) }} "
-    position = _where_group_start(sparql)
+    up_front = bind_up_front(sparql, substitutions)
+    if up_front is None or not _parses_with_values_first(sparql, tuple(substitutions)):
+        return f"{sparql}\n{_values_block(substitutions)}\n"
+    return up_front
+
+
+@functools.lru_cache(maxsize=256)
+def _parses_with_values_first(sparql: str, names: tuple[str, ...]) -> bool:
+    """Tell whether a leading VALUES row of `names` leaves the query valid (not so if one is a BIND target).
+
+    Asked of pyoxigraph's parser with placeholder terms; a query it cannot parse at all (another
+    engine's extension) is given the leading row, as the remote engine alone can judge it.
+    """
+    placeholders = {name: ox.Literal("") for name in names}
+    try:
+        ox.Store().query(bind_up_front(sparql, placeholders))
+    except SyntaxError:
+        try:
+            ox.Store().query(sparql)
+        except SyntaxError:
+            return True
+        return False
+    return True
+
+
+def bind_up_front(sparql: str, substitutions: Mapping[str, object]) -> str | None:
+    """Give the query with a VALUES block opening its WHERE group; None where no such block can be written.
+
+    The join-order planner sees a one-row VALUES first and starts from the bound terms, which a
+    substitution does not make it do. None: no bindings, a blank node or quoted triple (VALUES cannot
+    hold them here), or no WHERE group to open (CONSTRUCT WHERE).
+    """
+    if not substitutions or any(isinstance(t, (ox.BlankNode, ox.Triple)) for t in substitutions.values()):
+        return None
+    position = _where_group_start(sparql) if len(sparql) <= 8192 else _where_group_start.__wrapped__(sparql)
     if position is None:
-        return f"{sparql}\nVALUES ({' '.join('?' + n for n in names)}) {{ ({row}) }}\n"
-    return sparql[:position] + block + sparql[position:]
+        return None
+    return f"{sparql[:position]} {_values_block(substitutions)} {sparql[position:]}"
 
 
+def _values_block(substitutions: Mapping[str, object]) -> str:
+    """Write one VALUES row from already typed terms (their str() is N-Triples term syntax)."""
+    names = " ".join(f"?{name}" for name in substitutions)
+    row = " ".join(str(term) for term in substitutions.values())
+    return f"VALUES ({names}) {{ ({row}) }}"
+
+
+@functools.lru_cache(maxsize=256)
 def _where_group_start(sparql: str) -> int | None:
     """Find the offset just inside the `{` that opens the query's WHERE group, if it has one."""
     tokens = tokenize(sparql)
@@ -417,6 +457,16 @@ class EmbeddedStore(_StoreBase):
         if options.get("default_graph") is not None or found.has_dataset_clause:
             union_default_graph = False  # pyoxigraph would otherwise ignore FROM
         bindings = normalize_substitutions(substitutions)
+        up_front = bind_up_front(sparql, bindings)
+        if up_front is not None:
+            try:
+                return self._query(up_front, union_default_graph, bindings, options, values_bound=True)
+            except QuerySyntaxError:
+                pass  # a bound variable is also a BIND target, where VALUES cannot bind it: substitution alone
+        return self._query(sparql, union_default_graph, bindings, options, values_bound=False)
+
+    def _query(self, sparql: str, union_default_graph: bool, bindings: dict, options: dict, *, values_bound: bool):
+        """Run `sparql` with `bindings` substituted; a variable pyoxigraph will not substitute goes through VALUES."""
         try:
             return self.ox.query(
                 sparql,
@@ -428,9 +478,9 @@ class EmbeddedStore(_StoreBase):
             raise QuerySyntaxError(str(e)) from e
         except RuntimeError as e:
             if bindings and "projection" in str(e):
-                # pyoxigraph only substitutes projected variables; bind the others through VALUES.
-                return self.query(bind_with_values(sparql, bindings), union_default_graph=union_default_graph,
-                                  **options)
+                # pyoxigraph only substitutes projected variables; bind the others through VALUES alone.
+                text = sparql if values_bound else bind_with_values(sparql, bindings)
+                return self._query(text, union_default_graph, {}, options, values_bound=True)
             raise QueryEvaluationError(str(e)) from e
 
     def execute(self, sparql: str, formats: Mapping[str, str | None], *, dataset: Dataset = Dataset(),
@@ -440,6 +490,16 @@ class EmbeddedStore(_StoreBase):
         Raises:
             QuerySyntaxError, Forbidden, NotAcceptable, QueryTimeout, QueryEvaluationError.
         """
+        up_front = bind_up_front(sparql, normalize_substitutions(substitutions))
+        if up_front is not None:
+            try:
+                output = self._run(self._query_job(up_front, formats, dataset, base_iri, substitutions))
+            except QuerySyntaxError:
+                pass  # a bound variable is also a BIND target, where VALUES cannot bind it: substitution alone
+            else:
+                if output is None:  # a variable pyoxigraph will not substitute: the VALUES block alone binds it
+                    output = self._run(self._query_job(up_front, formats, dataset, base_iri, None))
+                return output
         job = self._query_job(sparql, formats, dataset, base_iri, substitutions)
         output = self._run(job)
         if output is None:  # a variable that is not projected: bind it through VALUES instead

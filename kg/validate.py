@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdflib import Graph, Literal, URIRef
-from rdflib.collection import Collection
-from rdflib.namespace import RDF, RDFS, XSD
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
 
 from kg import cases as cf
 from kg.cases import Node, Problem, Where
@@ -383,11 +382,6 @@ def _compact(iri: URIRef) -> str:
 def shacl_problems(data: Graph | Iterable[cf.Triple], shapes: Path = SHAPES,
                    wheres: Mapping[URIRef, Where] | None = None) -> list[Problem]:
     """Check case RDF against the SHACL shapes; name each result by its case's place and property."""
-    checker = compiled_shapes(shapes)
-    # pySHACL takes seconds per thousand cases; the exact check below takes milliseconds, and
-    # pySHACL only runs to word the results when that check finds something (or cannot judge).
-    if checker is not None and checker.conforms(data):
-        return []
     if not isinstance(data, Graph):
         graph = Graph()
         for triple in data:
@@ -416,149 +410,3 @@ def _pyshacl_problems(data: Graph, shapes: Path, wheres: Mapping[URIRef, Where] 
         problems.append(Problem(where, f"<{focus}> {field_name}" if field_name else f"<{focus}>",
                                 str(message), severity))
     return sorted(problems, key=str)
-
-
-# --- the exact check for the plain shapes we write ----------------------------------------
-
-# What a node shape and a property shape may say for the exact check to judge them; a shapes file
-# using anything else (other targets or constraints, sh:deactivated, ...) is left to pySHACL alone.
-NODE_SHAPE_KEYS = {RDF.type, SH.targetClass, SH.property, RDFS.label, RDFS.comment}
-PROPERTY_SHAPE_KEYS = {SH.path, SH.minCount, SH.maxCount, SH.datatype, SH["in"], SH["class"], SH.message,
-                       SH.severity, SH.name, SH.description, RDFS.label, RDFS.comment}
-# Datatypes whose literals the check can judge, with the Python value a well-formed one parses to.
-DATATYPE_VALUES = {XSD.string: str, RDF.langString: str, XSD.boolean: bool, XSD.date: dt.date,
-                   XSD.dateTime: dt.datetime, XSD.integer: int}
-
-
-@dataclass(frozen=True)
-class PropertyRule:
-    """One property shape: what the values of `path` on each focus node must satisfy."""
-
-    path: URIRef
-    min_count: int | None = None
-    max_count: int | None = None
-    datatype: URIRef | None = None
-    allowed: frozenset | None = None  # sh:in
-    value_class: URIRef | None = None  # sh:class
-
-    def holds(self, values: set, types: Mapping[Any, set]) -> bool:
-        """Tell whether a focus node with these values satisfies the rule."""
-        if self.min_count is not None and len(values) < self.min_count:
-            return False
-        if self.max_count is not None and len(values) > self.max_count:
-            return False
-        if self.allowed is not None and not values <= self.allowed:
-            return False
-        if self.value_class is not None and any(self.value_class not in types.get(v, ()) for v in values):
-            return False
-        return self.datatype is None or all(_has_datatype(v, self.datatype) for v in values)
-
-
-def _has_datatype(value: Any, datatype: URIRef) -> bool:
-    if not isinstance(value, Literal) or getattr(value, "ill_typed", False):
-        return False
-    if datatype == RDF.langString:
-        return bool(value.language) and isinstance(value.value, str)
-    if datatype == XSD.string:
-        return value.language is None and value.datatype in (None, XSD.string) and isinstance(value.value, str)
-    return value.datatype == datatype and isinstance(value.value, DATATYPE_VALUES[datatype])
-
-
-@dataclass(frozen=True)
-class CompiledShapes:
-    """Shapes that target classes and constrain properties by count, datatype, sh:in and sh:class."""
-
-    rules: dict[URIRef, tuple[PropertyRule, ...]]  # target class -> its rules
-
-    def conforms(self, triples: Iterable[cf.Triple]) -> bool:
-        """Tell whether the data has no SHACL result at all (no violation, warning or info)."""
-        types: dict[Any, set] = {}
-        values: dict[URIRef, dict[Any, set]] = {rule.path: {} for rules in self.rules.values() for rule in rules}
-        rdf_type, sub_class_of = RDF.type, RDFS.subClassOf
-        values[rdf_type] = types
-        for s, p, o in triples:
-            by_subject = values.get(p)  # one lookup per triple: rdflib terms compare in Python
-            if by_subject is not None:
-                by_subject.setdefault(s, set()).add(o)
-            elif p == sub_class_of:
-                return False  # targets and sh:class then follow subclasses: leave that to pySHACL
-        for focus, classes in types.items():
-            for target in classes & self.rules.keys():
-                for rule in self.rules[target]:
-                    if not rule.holds(values[rule.path].get(focus, set()), types):
-                        return False
-        return True
-
-
-@functools.lru_cache(maxsize=4)
-def _compiled_shapes(path: Path, mtime: float) -> CompiledShapes | None:
-    return compile_shapes(_shapes_graph(path, mtime))
-
-
-def compiled_shapes(path: Path = SHAPES) -> CompiledShapes | None:
-    """Compile the shapes file once per version; None if it says more than the exact check can judge."""
-    return _compiled_shapes(Path(path), Path(path).stat().st_mtime)
-
-
-def compile_shapes(shapes: Graph) -> CompiledShapes | None:
-    """Read plain class-targeted property shapes into rules; None if the graph uses anything else."""
-    node_shapes = set(shapes.subjects(SH.targetClass, None))
-    property_shapes = set(shapes.objects(None, SH.property))
-    if node_shapes & property_shapes:
-        return None
-    list_cells = {s for s in shapes.subjects(RDF.first, None)} | {s for s in shapes.subjects(RDF.rest, None)}
-    for subject in set(shapes.subjects()) - node_shapes - property_shapes - list_cells:
-        # A shape we would not run: another kind of target, or an unreferenced shape with constraints.
-        if any(str(p).startswith(str(SH)) for p in shapes.predicates(subject)) or \
-                (subject, RDF.type, SH.NodeShape) in shapes or (subject, RDF.type, SH.PropertyShape) in shapes:
-            return None
-    rules: dict[URIRef, list[PropertyRule]] = {}
-    for shape in node_shapes:
-        if not set(shapes.predicates(shape)) <= NODE_SHAPE_KEYS:
-            return None
-        if set(shapes.objects(shape, RDF.type)) - {SH.NodeShape}:
-            return None  # a shape that is also a class targets its own instances
-        shape_rules = [_property_rule(shapes, prop) for prop in shapes.objects(shape, SH.property)]
-        if any(rule is None for rule in shape_rules):
-            return None
-        for target in shapes.objects(shape, SH.targetClass):
-            if not isinstance(target, URIRef):
-                return None
-            rules.setdefault(target, []).extend(shape_rules)
-    return CompiledShapes({target: tuple(found) for target, found in rules.items()})
-
-
-def _property_rule(shapes: Graph, prop: Any) -> PropertyRule | None:
-    """Read one property shape; None if it says more than the exact check can judge."""
-    predicates = list(shapes.predicates(prop))
-    if not set(predicates) <= PROPERTY_SHAPE_KEYS or any(
-            predicates.count(p) > 1 for p in (SH.path, SH.minCount, SH.maxCount, SH.datatype, SH["in"], SH["class"])):
-        return None
-    if set(shapes.objects(prop, RDF.type)) - {SH.PropertyShape}:
-        return None
-    path = shapes.value(prop, SH.path)
-    if not isinstance(path, URIRef):
-        return None  # a path expression
-    counts = {}
-    for key, predicate in (("min_count", SH.minCount), ("max_count", SH.maxCount)):
-        value = shapes.value(prop, predicate)
-        if value is not None:
-            if not isinstance(value, Literal) or not isinstance(value.value, int) or isinstance(value.value, bool):
-                return None
-            counts[key] = value.value
-    datatype = shapes.value(prop, SH.datatype)
-    if datatype is not None and datatype not in DATATYPE_VALUES:
-        return None
-    allowed = None
-    if (prop, SH["in"], None) in shapes:
-        try:
-            members = list(Collection(shapes, shapes.value(prop, SH["in"])))
-        except Exception:  # a malformed list: pySHACL reports it
-            return None
-        if not all(isinstance(m, URIRef) for m in members):
-            return None  # literal members compare by value in SHACL: leave them to pySHACL
-        allowed = frozenset(members)
-    value_class = shapes.value(prop, SH["class"])
-    if value_class is not None and not isinstance(value_class, URIRef):
-        return None
-    return PropertyRule(path, datatype=datatype, allowed=allowed, value_class=value_class, **counts)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import request
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from kg.errors import BadRequest, NotAcceptable
 
@@ -66,6 +69,9 @@ FORMAT_TO_MEDIA_TYPE = {
     "trig": {"graph": "application/trig", "dataset": "application/trig"},
 }
 
+# Distinct (Accept, format, kinds) combinations remembered; clients send few, so this bounds memory only.
+NEGOTIATION_CACHE_SIZE = 512
+
 # Text-based media types whose Content-Type should name the charset.
 _NEEDS_CHARSET = {"text/csv", "text/tab-separated-values", "text/turtle", "application/n-triples",
                   "application/n-quads", "application/trig", "text/html", "text/plain"}
@@ -105,12 +111,22 @@ def choose_formats(format_name: str | None = None,
     Raises:
         BadRequest: a `format` parameter that names no format we know.
     """
+    # The choice depends only on the raw Accept header and the arguments, so it is worked out once per
+    # combination (parsing Accept and matching it was a large share of a small query's time); a copy
+    # goes out so no caller can change the remembered answer.
+    return dict(_choose_formats(request.headers.get("Accept"), format_name, kinds))
+
+
+@lru_cache(maxsize=NEGOTIATION_CACHE_SIZE)
+def _choose_formats(accept_header: str | None, format_name: str | None,
+                    kinds: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
     if format_name and format_name.lower() not in FORMAT_TO_MEDIA_TYPE and not any(
         _format_media_type(kind, format_name) for kind in KIND_TO_MEDIA_TYPES
     ):
         known = ", ".join(sorted(FORMAT_TO_MEDIA_TYPE))
         raise BadRequest(f"format={format_name!r} is unknown; use one of {known} or a media type")
-    return {kind: negotiate(kind, format_name=format_name) for kind in kinds}
+    accept = parse_accept_header(accept_header, MIMEAccept)  # exactly how werkzeug parses request.accept_mimetypes
+    return tuple((kind, negotiate(kind, accept, format_name)) for kind in kinds)
 
 
 def require(formats: dict[str, str | None], kind: str) -> str:

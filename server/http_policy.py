@@ -104,20 +104,25 @@ def body_limit() -> int:
 
 def _before() -> Response | None:
     g.started = time.perf_counter()
-    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+    req = request._get_current_object()  # one proxy look-up, not one per attribute: this runs on every request
+    if req.method == "OPTIONS" and "Access-Control-Request-Method" in req.headers:
         return _preflight()
     limit = body_limit()
     # Refuse on the declared length, before a byte of the body is read; a chunked body is cut off at the limit.
-    request.max_content_length = limit
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the body has {request.content_length} bytes; this endpoint accepts at most {limit}")
+    req.max_content_length = limit
+    declared = req.content_length
+    if declared is not None and declared > limit:
+        raise PayloadTooLarge(f"the body has {declared} bytes; this endpoint accepts at most {limit}")
     return None
 
 
-def _allowed_origin() -> str | None:
+def _allowed_origin(origins: tuple[str, ...] | None = None) -> str | None:
+    if origins is None:
+        origins = settings().cors_origins
+    if not origins:
+        return None  # no CORS configured: the Origin header need not even be read
     origin = request.headers.get("Origin")
-    origins = settings().cors_origins
-    if origin is None or not origins:
+    if origin is None:
         return None
     if "*" in origins:
         return "*"
@@ -137,22 +142,28 @@ def _preflight() -> Response:
 
 
 def _after(response: Response) -> Response:
-    origin = _allowed_origin()
-    if origin is not None and "Access-Control-Allow-Origin" not in response.headers:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = "Content-Type, ETag, Location"
-    if origin != "*" and settings().cors_origins:
-        response.vary.add("Origin")
-    if response.status_code == 413:
+    req = request._get_current_object()
+    origins = settings().cors_origins
+    if origins:
+        origin = _allowed_origin(origins)
+        if origin is not None and "Access-Control-Allow-Origin" not in response.headers:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = "Content-Type, ETag, Location"
+        if origin != "*":
+            response.vary.add("Origin")
+    status = response.status_code
+    if status == 413:
         # Close rather than drain the unread body of an oversize request.
         response.headers["Connection"] = "close"
-    if response.status_code == 429 and "retry_after" in g:
+    if status == 429 and "retry_after" in g:
         response.headers["Retry-After"] = str(g.retry_after)
-    elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    path = request.full_path if request.query_string else request.path
-    access_log.info('%s "%s %s" %s %s %.1fms', request.remote_addr, request.method, path[:300],
-                    response.status_code, response.content_length if response.content_length is not None else "-",
-                    elapsed)
+    if access_log.isEnabledFor(logging.INFO):
+        now = time.perf_counter()
+        elapsed = (now - g.get("started", now)) * 1000
+        path = req.full_path if req.query_string else req.path
+        length = response.content_length
+        access_log.info('%s "%s %s" %s %s %.1fms', req.remote_addr, req.method, path[:300], status,
+                        length if length is not None else "-", elapsed)
     return response
 
 

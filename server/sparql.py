@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.datastructures import MultiDict
+from werkzeug.sansio.utils import get_current_url
 
 from kg.errors import BadRequest, NotAcceptable
 from kg.namespaces import INFERRED_GRAPH, PREFIXES, SD
@@ -61,10 +64,50 @@ def _utf8(data: bytes, where: str) -> str:
 
 def _parse_params(raw: str, where: str) -> MultiDict:
     """Parse URL-encoded parameters, refusing percent-escapes that are not UTF-8 (werkzeug would replace them)."""
+    fields = _fast_parse(raw)
+    if fields is not None:
+        return MultiDict(fields)
     try:
         return MultiDict(parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict"))
     except UnicodeDecodeError as e:
         raise BadRequest(f"{where} holds a percent-escape that is not UTF-8 ({e.reason})") from None
+
+
+def _fast_parse(raw: str) -> list[tuple[str, str]] | None:
+    """What parse_qsl(raw, keep_blank_values=True) returns, found in C; None to let parse_qsl decide (and word any error).
+
+    parse_qsl unescapes in Python, one escape at a time: for a query of a few hundred escapes that was a
+    large share of a small query's time. Here every %XX becomes \\xXX and CPython's escape decoder (the one
+    pickle uses) turns them into bytes at once; a malformed escape, non-ASCII text or bytes that are not
+    UTF-8 make it give up, so parse_qsl handles those inputs exactly as before.
+    """
+    fields = []
+    try:
+        for field in raw.split("&"):
+            if field:
+                name, _, value = field.partition("=")
+                fields.append((_unescape(name), _unescape(value)))
+    except (ValueError, UnicodeError):  # UnicodeDecodeError and UnicodeEncodeError are ValueErrors too
+        return None
+    return fields
+
+
+def _unescape(text: str) -> str:
+    text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    escaped = text.encode("ascii").replace(b"\\", b"\\\\").replace(b"%", b"\\x")
+    return codecs.escape_decode(escaped)[0].decode("utf-8")
+
+
+@lru_cache(maxsize=256)
+def _base_iri(scheme: str, host: str, root_path: str, path: str) -> str:
+    """request.base_url, worked out once per URL (werkzeug re-derives it, IRI conversion included, on every request)."""
+    return get_current_url(scheme, host, root_path, path)
+
+
+def _request_base_iri() -> str:
+    return _base_iri(request.scheme, request.host, request.root_path, request.path)
 
 
 def _url_params() -> MultiDict:
@@ -149,7 +192,7 @@ def respond(output: QueryOutput) -> Response:
     """Answer with a result: a small one whole (with Content-Length), a large one streamed."""
     body = b"".join(output) if output.complete else output
     response = Response(body, content_type=content_type(output.media_type))
-    response.vary.add("Accept")
+    response.headers["Vary"] = "Accept"  # a new response has no Vary yet; response.vary would parse and re-join it
     return response
 
 
@@ -158,13 +201,14 @@ def _run_query(operation: Operation) -> Response:
     kind = FORM_TO_KIND.get(scan(operation.text).form or "")
     if kind is not None:
         require(formats, kind)
-    output = _store().execute(operation.text, formats, dataset=_dataset(operation.params), base_iri=request.base_url)
+    output = _store().execute(operation.text, formats, dataset=_dataset(operation.params),
+                                  base_iri=_request_base_iri())
     return respond(output)
 
 
 def _run_update(operation: Operation) -> Response:
     require_token()
-    _store().update(operation.text, base_iri=request.base_url,
+    _store().update(operation.text, base_iri=_request_base_iri(),
                     using_graphs=_iris(operation.params, "using-graph-uri"),
                     using_named_graphs=_iris(operation.params, "using-named-graph-uri"))
     return Response(status=204)

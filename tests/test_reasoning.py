@@ -291,6 +291,13 @@ LINKED_BATCHES = {
     "schema triple in one case graph, its property used in another": (
         "ex:Place a owl:Class .",
         "ex:born rdfs:subPropertyOf ex:dated .", 'ex:hal ex:born ex:y2024 .', ("hal", "dated", "y2024")),
+    "restriction in a case graph on a shared class (cls-svf1)": (
+        "ex:r rdfs:range ex:D . ex:hub a ex:Place .",
+        "ex:R owl:onProperty ex:p ; owl:someValuesFrom ex:D . ex:x ex:p ex:hub .", "ex:y ex:r ex:hub .",
+        ("x", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", "R")),
+    "shared property made transitive in a case graph (prp-trp)": (
+        "ex:t a owl:ObjectProperty . ex:hub a ex:Place .",
+        "ex:t a owl:TransitiveProperty . ex:x ex:t ex:hub .", "ex:hub ex:t ex:z .", ("x", "t", "z")),
     "key shared by two case graphs (prp-key)": (
         "ex:Person owl:hasKey ( ex:id ) .",
         'ex:a a ex:Person ; ex:id "7" .', 'ex:b a ex:Person ; ex:id "7" .',
