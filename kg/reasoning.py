@@ -140,8 +140,13 @@ def materialise(store, *, batch_triples: int = BATCH_TRIPLES) -> int:
         inferred = {f"{s} {p} {o} ." for s, p, o in entailments(other, ontology=ontology) if _storable((s, p, o))}
         previous = {f"{t.subject} {t.predicate} {t.object} ." for t in
                     store.ox.quads_for_pattern(None, None, None, ox.NamedNode(str(INFERRED_GRAPH)))}
-    _replace_inferred(store, previous, inferred)
-    return len(inferred)
+    count, update = len(inferred), _replacement_update(previous, inferred)
+    del inferred, previous  # at 10M triples these sets hold about 0.5 GB that the update no longer needs
+    if update:
+        # One update is one transaction: readers see the old inferred graph or the new one, never a mix,
+        # and a crash part-way leaves the old one. checked=True: the text is our own N-Triples terms.
+        store.update(update, checked=True)
+    return count
 
 
 def _storable(triple: Triple) -> bool:
@@ -150,21 +155,18 @@ def _storable(triple: Triple) -> bool:
     return triple[0][0] != "_" and triple[2][0] != "_"
 
 
-def _replace_inferred(store, previous: set[str], inferred: set[str]) -> None:
-    """Make the inferred graph hold exactly `inferred` (N-Triples lines), in one update."""
+def _replacement_update(previous: set[str], inferred: set[str]) -> str:
+    """Write the update that turns the inferred graph from `previous` into `inferred` (N-Triples lines); "" if equal."""
     graph = f"GRAPH <{INFERRED_GRAPH}>"
     if any(line[0] == "_" or " _:" in line for line in previous):
         # Someone stored a blank node there, which DELETE DATA cannot name: rewrite the graph whole.
         operations = [f"DROP SILENT {graph}", f"INSERT DATA {{ {graph} {{\n" + "\n".join(inferred) + "\n} }"]
     else:
         # Only the difference is written: after loading a few cases, most inferences are already there.
-        stale, fresh = previous - inferred, inferred - previous
+        stale, fresh = previous - inferred, inferred - previous if previous else inferred
         operations = ([f"DELETE DATA {{ {graph} {{\n" + "\n".join(stale) + "\n} }"] if stale else []) + (
             [f"INSERT DATA {{ {graph} {{\n" + "\n".join(fresh) + "\n} }"] if fresh else [])
-    if operations:
-        # One update is one transaction: readers see the old inferred graph or the new one, never a mix,
-        # and a crash part-way leaves the old one. checked=True: the text is our own N-Triples terms.
-        store.update(" ;\n".join(operations), checked=True)
+    return " ;\n".join(operations)
 
 
 def _reason_in_batches(store, batch_triples: int) -> tuple[set[str], set[str]]:
