@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
-from werkzeug.serving import make_server
 
 from kg.config import Settings
 from kg.store import EmbeddedStore
@@ -34,14 +30,3 @@ def build_test_app(store=None, queries: Path = TEST_QUERIES):
     return app
 
 
-@contextmanager
-def live_server(app) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 at a free port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)

@@ -12,7 +12,8 @@ import pytest
 
 from kg.client import CoproKG, CoproKGError, records_from_sparql_json
 from kg.config import ROOT
-from query_api_support import build_test_app, live_server
+from live_server import live_server
+from query_api_support import build_test_app
 
 CASE = "https://w3id.org/coprokg/id/case/"
 README_BASE = "http://127.0.0.1:8000"

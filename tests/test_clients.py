@@ -17,7 +17,8 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, Unauthorized
 from kg.config import ROOT, Settings
 from kg.namespaces import COP, RDFS
 from server import create_app
-from tests.endpoint_support import TOKEN, free_port, live_server, load_update
+from tests.endpoint_support import TOKEN, free_port, load_update
+from tests.live_server import live_server
 
 CITIES = f"SELECT ?case ?city WHERE {{ ?case <{COP.city}> ?city }} ORDER BY ?case"
 EXPECTED = [("https://w3id.org/coprokg/id/case/demo-a", "上海"), ("https://w3id.org/coprokg/id/case/demo-b", "杭州")]

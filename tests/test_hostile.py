@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 
-import pyoxigraph as ox
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings

@@ -14,7 +14,8 @@ from schemathesis.checks import (
 )
 
 from kg.config import ROOT
-from query_api_support import build_test_app, live_server
+from live_server import live_server
+from query_api_support import build_test_app
 
 # Beyond "no 5xx": statuses, media types and JSON bodies must be the ones the document declares.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
