@@ -243,14 +243,10 @@ def test_docs_page_documents_every_query_from_local_assets_only(client):
     assert "<script" not in page
 
 
-def test_every_shipped_query_runs_on_the_shipped_data_with_its_examples(request):
-    try:
-        store = request.getfixturevalue("shipped_store")
-    except pytest.FixtureLookupError:
-        pytest.skip("the shipped_store fixture is not in tests/conftest.py yet")
+def test_every_shipped_query_runs_on_the_shipped_data_with_its_examples(shipped_store):
+    store = shipped_store
     queries = sorted((ROOT / "queries").glob("*.rq"))
-    if not queries:
-        pytest.skip("no queries/*.rq yet")
+    assert queries, "queries/ holds no .rq files"
     client = build_test_app(store, queries=ROOT / "queries").test_client()
     listed = client.get("/api/queries").json
     assert sorted(q["name"] for q in listed) == sorted(p.stem for p in queries), "a shipped query failed its checks"
@@ -283,21 +279,15 @@ SHIPPED_ANSWERS = [
 
 
 @pytest.mark.parametrize("name, params, expected", SHIPPED_ANSWERS, ids=lambda v: v if isinstance(v, str) else "")
-def test_shipped_mechanism_query_gives_the_sources_answer(request, name, params, expected):
-    try:
-        store = request.getfixturevalue("shipped_store")
-    except pytest.FixtureLookupError:
-        pytest.skip("the shipped_store fixture is not in tests/conftest.py yet")
+def test_shipped_mechanism_query_gives_the_sources_answer(shipped_store, name, params, expected):
+    store = shipped_store
     client = build_test_app(store, queries=ROOT / "queries").test_client()
     rows = client.get(f"/api/queries/{name}", query_string=params).json
     assert {(r["stage"], r["logic"], r["strategy"], r["outcome"]) for r in rows} == expected
 
 
-def test_shipped_provenance_and_claim_queries_answer(request):
-    try:
-        store = request.getfixturevalue("shipped_store")
-    except pytest.FixtureLookupError:
-        pytest.skip("the shipped_store fixture is not in tests/conftest.py yet")
+def test_shipped_provenance_and_claim_queries_answer(shipped_store):
+    store = shipped_store
     client = build_test_app(store, queries=ROOT / "queries").test_client()
     case = "id:case/ningbo-home-care-platform"
     origins = client.get("/api/queries/statement_origins", query_string={"subject": case}).json

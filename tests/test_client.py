@@ -114,14 +114,10 @@ def readme_examples(language: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def shipped_base_url(request):
-    try:
-        store = request.getfixturevalue("shipped_store")
-    except pytest.FixtureLookupError:
-        pytest.skip("the shipped_store fixture is not in tests/conftest.py yet")
+def shipped_base_url(shipped_store):
+    store = shipped_store
     app = build_test_app(store, queries=ROOT / "queries")
-    if "case_actors" not in app.extensions["coprokg.queries"].queries:
-        pytest.skip("queries/case_actors.rq is not there (or does not pass its checks)")
+    assert "case_actors" in app.extensions["coprokg.queries"].queries, "queries/case_actors.rq failed its checks"
     with live_server(app) as url:
         yield url
 

@@ -91,11 +91,8 @@ def test_generated_requests_never_cause_a_server_error(app):
     assert run_schemathesis(app, max_examples=25) == 7
 
 
-def test_generated_requests_on_the_shipped_queries_never_cause_a_server_error(request):
-    try:
-        store = request.getfixturevalue("shipped_store")
-    except pytest.FixtureLookupError:
-        pytest.skip("the shipped_store fixture is not in tests/conftest.py yet")
+def test_generated_requests_on_the_shipped_queries_never_cause_a_server_error(shipped_store):
+    store = shipped_store
     app = build_test_app(store, queries=ROOT / "queries")
     served = len(app.extensions["coprokg.queries"].queries)
     assert run_schemathesis(app, max_examples=10) == 1 + 2 * served
