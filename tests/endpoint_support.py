@@ -142,3 +142,11 @@ class Listener:
         self._stop.set()
         self._thread.join(timeout=2)
         self.socket.close()
+
+
+def backend_store(request, tmp_path_factory, name: str) -> str:
+    """The COPROKG_STORE value for a fixture parametrized over "embedded" and "remote" backends."""
+    if request.param == "embedded":
+        return str(tmp_path_factory.mktemp(name) / "store")
+    url = request.getfixturevalue("oxigraph_server")
+    return f"sparql:{url}/query,{url}/update"

@@ -8,7 +8,7 @@ import pytest
 from kg.config import Settings
 from kg.namespaces import case_graph
 from server import create_app
-from tests.endpoint_support import TOKEN, endpoint_quads, load_update
+from tests.endpoint_support import TOKEN, backend_store, endpoint_quads, load_update
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 GRAPH_A = str(case_graph("demo-a"))
@@ -18,11 +18,7 @@ TURTLE = '@prefix e: <http://example.org/> .\ne:care e:label "居家养老"@zh, 
 
 @pytest.fixture(scope="module", params=["embedded", "remote"])
 def app(request, tmp_path_factory):
-    if request.param == "embedded":
-        store = str(tmp_path_factory.mktemp("graph-store") / "store")
-    else:
-        url = request.getfixturevalue("oxigraph_server")
-        store = f"sparql:{url}/query,{url}/update"
+    store = backend_store(request, tmp_path_factory, "graph-store")
     app = create_app(Settings(store=store, token=TOKEN, max_upload_bytes=10_000))
     yield app
     app.extensions["coprokg.store"].close()

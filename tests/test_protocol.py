@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from kg.config import Settings
 from kg.namespaces import COP, INFERRED_GRAPH, RDFS, case_graph
 from server import create_app
-from tests.endpoint_support import TOKEN, endpoint_quads, load_update
+from tests.endpoint_support import TOKEN, backend_store, endpoint_quads, load_update
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LABELS = f"PREFIX rdfs: <{RDFS}> SELECT ?case ?label WHERE {{ ?case rdfs:label ?label }}"
@@ -42,11 +42,7 @@ def rows(solutions) -> set[tuple]:
 @pytest.fixture(scope="module", params=["embedded", "remote"])
 def client(request, tmp_path_factory):
     """A test client of the real app over the named backend, loaded with the illustrative test data."""
-    if request.param == "embedded":
-        store = str(tmp_path_factory.mktemp("protocol") / "store")
-    else:
-        url = request.getfixturevalue("oxigraph_server")
-        store = f"sparql:{url}/query,{url}/update"
+    store = backend_store(request, tmp_path_factory, "protocol")
     app = create_app(Settings(store=store, token=TOKEN, query_timeout=20, workers=2))
     app.extensions["coprokg.store"].update(load_update())
     yield app.test_client()

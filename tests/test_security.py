@@ -16,7 +16,7 @@ from kg.errors import Forbidden
 from kg.sparql_scan import check_external
 from kg.store import EmbeddedStore
 from server import create_app
-from tests.endpoint_support import TOKEN, Listener, ProductionServer, load_update
+from tests.endpoint_support import TOKEN, backend_store, Listener, ProductionServer, load_update
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Seven copies of the 17 test quads joined: 17**7 (4e8) rows to count, far beyond any timeout here.
@@ -32,11 +32,7 @@ def listener():
 
 @pytest.fixture(scope="module", params=["embedded", "remote"])
 def app(request, tmp_path_factory):
-    if request.param == "embedded":
-        store = str(tmp_path_factory.mktemp("security") / "store")
-    else:
-        url = request.getfixturevalue("oxigraph_server")
-        store = f"sparql:{url}/query,{url}/update"
+    store = backend_store(request, tmp_path_factory, "security")
     app = create_app(Settings(store=store, token=TOKEN, cors_origins=("https://allowed.example",),
                               max_query_bytes=1000))
     app.extensions["coprokg.store"].update(load_update())
