@@ -143,8 +143,8 @@ def main(argv: list[str] | None = None) -> None:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
         log = (Path(scratch) / "server.log").read_text(errors="replace")
-    # gunicorn reports a worker killed by a signal; SIGTERM/SIGINT/SIGQUIT are the shutdown's own.
-    crashes = [line for line in log.splitlines() if re.search(r"was sent SIG(?!TERM|INT|QUIT)|Segmentation", line)]
+    # uWSGI's master reports a worker killed by a signal; the shutdown's own end workers with SIGINT/SIGTERM/SIGQUIT/SIGKILL.
+    crashes = [line for line in log.splitlines() if re.search(r"killed by signal (?!(2|3|9|15)\b)|Segmentation", line)]
     print(f"schemathesis: {api_cases} cases over the API, {len(api_failures)} failing operation(s)")
     print(f"random SPARQL: {sparql_cases} queries and updates, {len(sparql_failures)} failure(s)")
     print(f"server log: {len(crashes)} worker crash(es)")

@@ -279,7 +279,7 @@ def queries_list(directory: Path | None) -> None:
 @click.option("--host", help="Address to bind (default: COPROKG_HOST or 127.0.0.1).")
 @click.option("--port", help="Port to bind (default: COPROKG_PORT or 8000).")
 def serve(store: str | None, host: str | None, port: str | None) -> None:
-    """Serve the SPARQL endpoint, graph store, query API and UI under gunicorn."""
+    """Serve the SPARQL endpoint, graph store, query API and UI under uWSGI."""
     import os
 
     from server.serving import serve as run_server

@@ -160,7 +160,7 @@ class WriterProcess:
             self._directory = Path(tempfile.mkdtemp(prefix="coprokg-writer-"))
             self.address = str(self._directory / "socket")
         self.authkey = os.urandom(32)
-        self._owner = os.getpid()  # gunicorn's forked workers inherit this object; only the starter stops it
+        self._owner = os.getpid()  # uWSGI's forked workers inherit this object; only the starter stops it
         config = {"store": settings.store, "allowlist": list(settings.service_allowlist),
                   "timeout": settings.query_timeout, "address": self.address, "authkey": self.authkey.hex()}
         self.process = subprocess.Popen([sys.executable, "-m", "kg.writer"], stdin=subprocess.PIPE,

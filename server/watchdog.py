@@ -1,10 +1,10 @@
 """The query timeout in production: a worker whose query overruns answers 503, then ends so the work stops.
 
 pyoxigraph cannot cancel a query and a thread cannot be killed, but a process can be ended. Each
-gunicorn worker answers one request at a time; the store calls `arm` as a query starts, and at the
-deadline this watchdog writes the timeout answer on the request's socket (unless the answer has begun)
-and ends the worker. gunicorn starts a fresh worker in its place while the others go on serving.
-pyoxigraph releases the GIL while it evaluates, so the watchdog thread runs on time.
+uWSGI worker answers one request at a time; the store calls `arm` as a query starts, and at the
+deadline this watchdog writes the timeout answer on the request's connection (unless the answer has
+begun) and ends the worker. The uWSGI master starts a fresh worker in its place while the others go
+on serving. pyoxigraph releases the GIL while it evaluates, so the watchdog thread runs on time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from kg.config import Settings
 from kg.errors import QueryTimeout
@@ -23,17 +23,17 @@ from kg.errors import QueryTimeout
 log = logging.getLogger("coprokg.server")
 access_log = logging.getLogger("coprokg.access")
 
-# The worker's exit status after a timeout: anything but gunicorn's "failed to boot" codes (3, 4).
+# The worker's exit status after a timeout, which the master's log shows when it replaces the worker.
 EXIT_QUERY_TIMEOUT = 70
 
 
 class _Request:
-    """One request in progress: its socket, whether its answer has begun, and its query deadline."""
+    """One request in progress: its connection's file descriptor, whether its answer has begun, and its deadline."""
 
-    def __init__(self, environ: dict) -> None:
+    def __init__(self, environ: dict, fd: int | None) -> None:
         self.environ = environ
-        self.socket: socket.socket | None = environ.get("gunicorn.socket")
-        self.started = False  # the first byte of the answer went to gunicorn: too late for a 503
+        self.fd = fd
+        self.started = False  # the first byte of the answer went to the server: too late for a 503
         self.deadline: float | None = None
         self.timeout = 0.0
         self.received = time.perf_counter()
@@ -41,7 +41,7 @@ class _Request:
 
 
 class _Body:
-    """The app's answer, marking when it starts and ending the request when gunicorn closes it."""
+    """The app's answer, marking when it starts and ending the request when the server closes it."""
 
     def __init__(self, body: Iterable[bytes], request: _Request, watchdog: Watchdog) -> None:
         self.body, self.request, self.watchdog = body, request, watchdog
@@ -66,17 +66,20 @@ class _Body:
 class Watchdog:
     """WSGI middleware and thread that end this worker process when a query passes its deadline."""
 
-    def __init__(self, app, settings: Settings, exit=os._exit) -> None:
+    def __init__(self, app, settings: Settings, exit=os._exit,
+                 connection_fd: Callable[[], int | None] = lambda: None) -> None:
+        """Watch `app`'s queries; `connection_fd` gives the current request's socket (uwsgi.connection_fd)."""
         self.app = app
         self.settings = settings
         self._exit = exit
+        self._connection_fd = connection_fd
         self._requests: dict[int, _Request] = {}
         # The thread looks at the deadlines this often, so arming one costs an assignment, not a wake-up.
         self._period = min(0.25, settings.query_timeout / 20)
         threading.Thread(target=self._watch, daemon=True, name="coprokg-watchdog").start()
 
     def __call__(self, environ: dict, start_response):
-        request = _Request(environ)
+        request = _Request(environ, self._connection_fd())
         self._requests[threading.get_ident()] = request
         try:
             body = self.app(environ, start_response)
@@ -119,7 +122,7 @@ class Watchdog:
             if request.deadline is None:
                 return  # the query finished meanwhile
             detail = f"the query ran longer than the {request.timeout:g} s limit and was stopped"
-            if not request.started and request.socket is not None:
+            if not request.started and request.fd is not None:
                 self._answer(request, detail)
             else:
                 log.warning("a query ran past its %g s limit after its answer began; the answer is cut short",
@@ -139,8 +142,10 @@ class Watchdog:
         if origin is not None:
             headers.append(f"Access-Control-Allow-Origin: {origin}")
         try:
-            request.socket.sendall(("\r\n".join(headers) + "\r\n\r\n").encode("latin-1") + body)
-            request.socket.shutdown(socket.SHUT_WR)
+            # A duplicate of the server's descriptor: closing it leaves the server's own alone.
+            with socket.socket(fileno=os.dup(request.fd)) as connection:
+                connection.sendall(("\r\n".join(headers) + "\r\n\r\n").encode("latin-1") + body)
+                connection.shutdown(socket.SHUT_WR)
         except OSError:
             pass  # the client left already
         environ = request.environ

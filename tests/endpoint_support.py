@@ -87,7 +87,7 @@ class ProductionServer:
         raise RuntimeError(f"coprokg serve did not start:\n{self.output}")
 
     def workers(self) -> set[int]:
-        """The pids of gunicorn's worker processes (the writer process, also a child, left out)."""
+        """The pids of the uWSGI worker processes (the writer process, also a child, left out)."""
         children = (Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split())
         return {int(pid) for pid in children if b"kg.writer" not in _cmdline(int(pid))}
 
@@ -99,7 +99,7 @@ class ProductionServer:
     def stop(self) -> None:
         """Stop it as Ctrl-C does."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+            self.process.send_signal(signal.SIGINT)  # uWSGI's quick shutdown
         self.process.wait(timeout=30)
 
 

@@ -100,7 +100,7 @@ def test_rdflib_sparqlupdatestore_with_token(endpoint):
     store.update("DROP GRAPH <http://example.org/rdflib-update>")
 
 
-def test_coprokg_serve_runs_gunicorn(tmp_path):
+def test_coprokg_serve_runs_uwsgi_worker_processes(tmp_path):
     """`coprokg serve` (what `make serve` runs) answers SPARQLWrapper and curl-style requests."""
     port = free_port()
     env = {**os.environ, "COPROKG_STORE": str(tmp_path / "store"), "COPROKG_PORT": str(port),
@@ -125,9 +125,9 @@ def test_coprokg_serve_runs_gunicorn(tmp_path):
         r = requests.get(f"{url}/sparql", params={"query": CITIES}, headers={"Accept": "text/csv"})
         assert r.headers["Content-Type"] == "text/csv; charset=utf-8" and "杭州" in r.text
     finally:
-        server.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        server.send_signal(signal.SIGINT)  # uWSGI's quick shutdown
         output = server.communicate(timeout=15)[0].decode()
-    assert "Using worker: sync" in output and '"POST /sparql" 204' in output
+    assert "spawned uWSGI worker 1" in output and '"POST /sparql" 204' in output
 
 
 def test_bad_setting_stops_start_up():

@@ -80,12 +80,14 @@ def test_served_store_reads_its_writes_and_a_failed_write_changes_nothing(tmp_pa
 # --- the watchdog, with the process's end observed instead of done ------------------------------------------
 
 
-def _watched(app, ended: list) -> Watchdog:
+def _watched(app, ended: list, connection: socket.socket | None = None) -> Watchdog:
     def end(code: int) -> None:
         ended.append(code)
         threading.Event().wait()  # the process would be gone: the watchdog thread does nothing more
 
-    return Watchdog(app, Settings(query_timeout=0.2), exit=end)
+    # uWSGI gives the request's socket as a file descriptor (uwsgi.connection_fd); a socketpair stands in.
+    return Watchdog(app, Settings(query_timeout=0.2), exit=end,
+                    connection_fd=lambda: None if connection is None else connection.fileno())
 
 
 def test_watchdog_answers_503_on_the_socket_then_ends_the_process():
@@ -98,8 +100,8 @@ def test_watchdog_answers_503_on_the_socket_then_ends_the_process():
         start_response("200 OK", [])
         return [b"too late"]
 
-    watchdog = _watched(slow_query_app, ended)
-    environ = {"gunicorn.socket": server_side, "REQUEST_METHOD": "GET", "PATH_INFO": "/sparql",
+    watchdog = _watched(slow_query_app, ended, server_side)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/sparql",
                "HTTP_ORIGIN": "https://example.org"}
     started = time.monotonic()
     watchdog(environ, lambda status, headers: None)
@@ -129,8 +131,8 @@ def test_watchdog_never_writes_into_an_answer_that_has_begun():
 
         return chunks()
 
-    watchdog = _watched(streaming_app, ended)
-    body = watchdog({"gunicorn.socket": server_side}, lambda status, headers: None)
+    watchdog = _watched(streaming_app, ended, server_side)
+    body = watchdog({}, lambda status, headers: None)
     assert list(body) == [b"first", b"rest"]
     body.close()
     assert ended == [EXIT_QUERY_TIMEOUT]
