@@ -3,7 +3,7 @@
 It builds a fresh store (ontology, shipped cases, inferences) in a temporary directory, starts `coprokg
 serve` on a free loopback port, and drives it with wrk at each concurrency for a fixed time, printing
 throughput, p50/p99 latency and the error count. `--soak SECONDS` then runs 32 clients for that long,
-sampling the summed RSS of the server's processes, to show whether memory grows without bound.
+sampling the summed PSS and RSS of the server's processes, to show whether memory grows without bound.
 Everything is bounded in time and stays on 127.0.0.1; `--url` points it at a server already running
 there instead.
 
@@ -28,7 +28,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.servers import process_tree, start_coprokg
+from bench.servers import start_coprokg, tree_memory
 from kg.config import ROOT
 
 MAX_SECONDS = 600  # per concurrency level
@@ -137,28 +137,25 @@ def run_wrk(base_url: str, script: Path, clients: int, seconds: float) -> LevelR
     return parse_wrk(done.stdout, clients, seconds)
 
 
-def rss_mb(pid: int) -> float:
-    """The summed resident memory of a process and its descendants (gunicorn, workers, writer)."""
-    total_kb = 0
-    for member in process_tree(pid):
-        try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            pass
-    return total_kb / 1024
+def memory_mb(pid: int) -> tuple[float, float | None]:
+    """The summed RSS and summed PSS (None if unreadable) of a process and its descendants, in MB."""
+    reading = tree_memory(pid)
+    return reading.rss_kb / 1024, (reading.pss_kb / 1024 if reading.pss_kb is not None else None)
 
 
 def soak(base_url: str, script: Path, seconds: float, pid: int | None) -> dict:
-    """Run SOAK_CLIENTS clients for `seconds`, sampling RSS every few seconds; report start, end and peak."""
-    samples: list[tuple[float, float]] = []
+    """Run SOAK_CLIENTS clients for `seconds`, sampling memory every few seconds; report start, end and peak.
+
+    Both sums over the server's processes are kept: PSS (shared pages split among the processes sharing
+    them, the tree's real footprint) and RSS (shared pages counted once per process, an overstatement).
+    """
+    samples: list[tuple[float, float, float | None]] = []
     stop = threading.Event()
     started = time.monotonic()
 
     def sample() -> None:
         while not stop.is_set():
-            samples.append((time.monotonic() - started, rss_mb(pid)))
+            samples.append((time.monotonic() - started, *memory_mb(pid)))
             stop.wait(SOAK_SAMPLE_S)
 
     sampler = threading.Thread(target=sample, daemon=True) if pid is not None else None
@@ -168,11 +165,15 @@ def soak(base_url: str, script: Path, seconds: float, pid: int | None) -> dict:
     stop.set()
     if sampler is not None:
         sampler.join()
-        samples.append((time.monotonic() - started, rss_mb(pid)))
+        samples.append((time.monotonic() - started, *memory_mb(pid)))
     report = {"clients": SOAK_CLIENTS, **asdict(result)}
     if samples:
-        report.update(rss_start_mb=samples[0][1], rss_end_mb=samples[-1][1], rss_peak_mb=max(r for _, r in samples),
-                      rss_samples=[(round(t, 1), round(r, 1)) for t, r in samples])
+        report.update(rss_start_mb=samples[0][1], rss_end_mb=samples[-1][1], rss_peak_mb=max(s[1] for s in samples),
+                      rss_samples=[(round(t, 1), round(rss, 1)) for t, rss, _ in samples])
+        if all(pss is not None for _, _, pss in samples):
+            report.update(pss_start_mb=samples[0][2], pss_end_mb=samples[-1][2],
+                          pss_peak_mb=max(s[2] for s in samples),
+                          pss_samples=[(round(t, 1), round(pss, 1)) for t, _, pss in samples])
     return report
 
 
@@ -229,8 +230,12 @@ def main(argv: list[str] | None = None) -> None:
             if soak_seconds:
                 report["soak"] = soak(base_url, script, soak_seconds, pid)
                 s = report["soak"]
-                memory = (f"RSS start {s['rss_start_mb']:.0f} MB, end {s['rss_end_mb']:.0f} MB, "
-                          f"peak {s['rss_peak_mb']:.0f} MB" if "rss_start_mb" in s else "RSS not sampled (--url)")
+                memory = "memory not sampled (--url)"
+                if "rss_start_mb" in s:
+                    memory = "; ".join(f"{kind.upper()} start {s[kind + '_start_mb']:.0f} MB, end "
+                                       f"{s[kind + '_end_mb']:.0f} MB, peak {s[kind + '_peak_mb']:.0f} MB"
+                                       for kind in ("pss", "rss") if kind + "_start_mb" in s)
+                    memory += " (PSS: the processes' real footprint; RSS sums count shared pages per process)"
                 print(f"soak {soak_seconds} s at {SOAK_CLIENTS} clients: {s['throughput']:.1f} req/s, "
                       f"p99 {s['p99_ms']:.1f} ms, {s['errors']} errors; {memory}")
             if args.json:

@@ -205,6 +205,28 @@ def bench_yaml(settings: BenchSettings, results: Results) -> None:
                             f"peak RSS {figures['peak_rss_mb']:,.0f} MB"))
 
 
+def report_memory(memory: dict[str, dict], label: str, results: Results) -> None:
+    """Add the two memory rows: summed PSS (which carries the verdict) and summed RSS (shown, no target)."""
+    sampling = ", ".join(f"{n}: {m['samples']:,} samples, one every {m['mean_interval_ms'] or 0:.0f} ms, "
+                         f"{m['sampling_ms_per_sample'] or 0:.1f} ms to read" for n, m in memory.items())
+    results.add(Figure("memory", "peak PSS while serving the runs above", label, "MB",
+                       {name: m["pss_peak_mb"] for name, m in memory.items()}, baseline="oxigraph serve",
+                       target=MEMORY_TARGET,
+                       note="this row carries the verdict. PSS (proportional set size, /proc/PID/smaps_rollup) "
+                            "splits each page shared by several processes among them, so its sum over a "
+                            "server's process tree is that tree's real footprint; the sum of RSS below counts a "
+                            "shared page once per process (forked workers share the interpreter, libraries and "
+                            "preloaded code), which overstates a multi-process server against a one-process one. "
+                            "PSS has no kernel high-water mark: this is the highest sum seen while sampling "
+                            f"({sampling}), so a spike shorter than the interval can be missed"))
+    results.add(Figure("memory", "peak RSS while serving the runs above", label, "MB",
+                       {name: m["hwm_sum_mb"] for name, m in memory.items()}, baseline="oxigraph serve",
+                       note="no target, kept for transparency: sum of each process's own peak RSS (VmHWM) over "
+                            "the tree, counting shared pages once per process and adding peaks that need not "
+                            "coincide; highest simultaneous RSS sum sampled "
+                            + ", ".join(f"{n} {m['sampled_peak_mb']:,.0f} MB" for n, m in memory.items())))
+
+
 def bench_serving(served: Path, work: Path, label: str, size: int, settings: BenchSettings, results: Results) -> None:
     """Serve copies of one store with CoproKG and oxigraph serve; time queries, load them, watch memory."""
     largest = size == settings.largest
@@ -235,13 +257,7 @@ def bench_serving(served: Path, work: Path, label: str, size: int, settings: Ben
             measure_throughput(chosen, coprokg, oxigraph, label, settings.wrk_clients, settings.wrk_seconds,
                                runs=3 if not settings.quick else 1, results=results)
         if "memory" in settings.sections and largest:
-            memory = {name: sampler.stop() for name, sampler in samplers.items()}
-            results.add(Figure("memory", "peak RSS while serving the runs above", label, "MB",
-                               {name: m["hwm_sum_mb"] for name, m in memory.items()}, baseline="oxigraph serve",
-                               target=MEMORY_TARGET,
-                               note="sum of per-process peaks (VmHWM) over each server's process tree; sampled "
-                                    "simultaneous peak " + ", ".join(f"{n} {m['sampled_peak_mb']:,.0f} MB"
-                                                                     for n, m in memory.items())))
+            report_memory({name: sampler.stop() for name, sampler in samplers.items()}, label, results)
     finally:
         for sampler in samplers.values():
             sampler.stop()

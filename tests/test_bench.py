@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 
 import pyoxigraph as ox
 import pytest
@@ -10,7 +15,7 @@ import pytest
 from bench.completeness import compare_inferences
 from bench.latency import Client
 from bench.report import Figure, Results, Target, write_markdown
-from bench.servers import MemorySampler, start_oxigraph
+from bench.servers import MemorySampler, process_tree, start_oxigraph
 from bench.workloads import bound_text, shape_workloads
 from bench.yaml_cases import synthetic_case, write_yaml_cases
 from kg.queries import load_named_query
@@ -120,3 +125,35 @@ def test_oxigraph_serve_answers_and_its_memory_is_read(tmp_path, synthetic_store
         server.stop()
     assert status == 200 and b'"bindings"' in body
     assert memory["hwm_sum_mb"] > 1 and memory["sampled_peak_mb"] > 1
+
+
+SHARED_TREE = r'''
+import os, sys, time
+shared = bytearray(120 * 1024 * 1024)
+for i in range(0, len(shared), 4096):
+    shared[i] = 1  # touch every page so it is resident before the forks share it
+for _ in range(3):
+    if os.fork() == 0:
+        time.sleep(60); os._exit(0)
+print("ready", flush=True)
+time.sleep(60)
+'''
+
+
+def test_memory_sampler_sums_pss_so_shared_pages_count_once():
+    tree = subprocess.Popen([sys.executable, "-c", SHARED_TREE], stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert tree.stdout.readline().strip() == b"ready"
+        deadline = time.monotonic() + 10
+        while len(process_tree(tree.pid)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sampler = MemorySampler(tree.pid, interval_s=0.01).start()
+        time.sleep(0.3)
+        memory = sampler.stop()
+    finally:
+        os.killpg(tree.pid, signal.SIGKILL)
+        tree.wait()
+    # Four processes each map the 120 MB buffer: summed RSS counts it four times, summed PSS once.
+    assert memory["sampled_peak_mb"] > 4 * 115 and memory["hwm_sum_mb"] > 4 * 115
+    assert 115 < memory["pss_peak_mb"] < 120 + 4 * 40
+    assert memory["samples"] >= 1
