@@ -23,9 +23,14 @@ from kg.writer import WriterProcess
 launch: tuple[Settings, WriterProcess | None] | None = None
 
 
-def uwsgi_options(settings: Settings) -> list[str]:
+def uwsgi_options(settings: Settings, writer_pid: int | None = None) -> list[str]:
     """uWSGI's command line for these settings (its own flags; nothing is read from a uWSGI config file)."""
-    return [
+    # The master runs no Python at its exit: a shell command tells the writer to finish its write and
+    # close the store at once (it would also notice the master is gone, within a second). A reload
+    # (SIGHUP) exits too, so the writer is never stopped under a master that goes on serving.
+    stop_writer = [] if writer_pid is None else ["--exec-as-user-atexit", f"kill -TERM {writer_pid}",
+                                                 "--exit-on-reload"]
+    return [*stop_writer,
         "--strict",  # an unknown option is an error, not a silent no-op
         "--http-socket", f"{settings.host}:{settings.port}",
         "--master",
@@ -70,4 +75,4 @@ def serve(settings: Settings) -> None:
 
     writer = None if settings.is_remote else WriterProcess(settings)
     launch = (settings, writer)
-    pyuwsgi.run(*uwsgi_options(settings))
+    pyuwsgi.run(*uwsgi_options(settings, None if writer is None else writer.process.pid))

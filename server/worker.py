@@ -58,12 +58,4 @@ def _start_worker() -> None:
     store.guard = _app
 
 
-def _stop_writer() -> None:
-    """At the master's exit: let the writer finish its write in progress and close the store."""
-    writer = serving.launch[1]
-    if writer is not None:
-        writer.stop()  # a no-op in the workers, which inherited the object but did not start the process
-
-
 uwsgi.post_fork_hook = _start_worker
-uwsgi.atexit = _stop_writer
