@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -30,6 +32,8 @@ KIND_TO_OPTION_KEYS = {
 FORMAT_PARAMETER = "format"
 RESERVED_PARAMETER_NAMES = frozenset({FORMAT_PARAMETER})
 MAX_VALUE_LENGTH = 2000
+# (IRI, class) pairs an InstanceMemo keeps per dataset version before it starts afresh (bounds its memory).
+INSTANCE_MEMO_CAPACITY = 4096
 
 QUERY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -133,10 +137,15 @@ class Parameter:
             raise InvalidParameter(self.name, f"{text!r} is not an IRI (give a full IRI or a prefixed name like cop:X)")
         return ox.NamedNode(iri)
 
+    @cached_property
+    def _allowed_iris(self) -> tuple[str | None, ...]:
+        """Each allowed enum value as a full IRI (None for a plain-text value), worked out once, not per request."""
+        return tuple(expand_iri(allowed) if PREFIXED_NAME.fullmatch(allowed) else None for allowed in self.values)
+
     def _enum_term(self, text: str) -> ox.NamedNode | ox.Literal:
-        for allowed in self.values:
-            iri = expand_iri(allowed) if PREFIXED_NAME.fullmatch(allowed) else None
-            if iri is not None and expand_iri(text) == iri:
+        text_iri = expand_iri(text) if any(iri is not None for iri in self._allowed_iris) else None
+        for allowed, iri in zip(self.values, self._allowed_iris):
+            if iri is not None and text_iri == iri:
                 return ox.NamedNode(iri)
             if iri is None and text == allowed:
                 return ox.Literal(text)
@@ -234,30 +243,41 @@ class NamedQuery:
             bindings[ox.Variable(param.name)] = param.term(raw)
         return bindings
 
-    def check_instances(self, store, bindings: Mapping[ox.Variable, object]) -> None:
+    def check_instances(self, store, bindings: Mapping[ox.Variable, object],
+                        known: set[tuple[str, str]] | None = None) -> None:
         """Check that every IRI parameter with a class is bound to an instance of that class.
+
+        `known` holds (IRI, class) pairs already found to be instances in the store's current state
+        (see InstanceMemo); those are not asked again, and pairs found now are added to it.
 
         Raises:
             InvalidParameter: the IRI is not (known as) an instance of the declared class.
         """
         for param in self.parameters:
+            if param.kind != "iri" or param.rdf_class is None:
+                continue
             term = bindings.get(ox.Variable(param.name))
-            if param.kind != "iri" or param.rdf_class is None or term is None:
+            if term is None:
+                continue
+            pair = (term.value, param.rdf_class)
+            if known is not None and pair in known:
                 continue
             substitutions = {ox.Variable("value"): term, ox.Variable("class"): ox.NamedNode(param.rdf_class)}
             if not bool(store.query(INSTANCE_CHECK, substitutions=substitutions)):
                 raise InvalidParameter(
                     param.name, f"{compact_iri(term.value)} is not a known {compact_iri(param.rdf_class)}"
                 )
+            if known is not None:
+                known.add(pair)
 
-    def run(self, store, values: Mapping[str, object]) -> ox.QuerySolutions:
+    def run(self, store, values: Mapping[str, object], known: set[tuple[str, str]] | None = None) -> ox.QuerySolutions:
         """Bind the values, check classes and run the query on `store` (which puts the terms in a leading VALUES row).
 
         Raises:
             InvalidParameter: a value is invalid (see bind and check_instances).
         """
         bindings = self.bind(values)
-        self.check_instances(store, bindings)
+        self.check_instances(store, bindings, known)
         return store.query(self.text, substitutions=bindings)
 
     def to_json(self) -> dict:
@@ -274,6 +294,28 @@ class NamedQuery:
             "variables": list(self.variables),
             "sparql": self.text,
         }
+
+
+class InstanceMemo:
+    """Positive instance checks of one dataset version, forgotten as soon as the version changes.
+
+    Only positive answers are kept: a write can make an IRI an instance at any time, but it can only stop
+    being one through a write, and every write names a new version.
+    """
+
+    def __init__(self, capacity: int = INSTANCE_MEMO_CAPACITY) -> None:
+        self.capacity = capacity
+        self._version: str | None = None
+        self._known: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def known(self, version: str) -> set[tuple[str, str]]:
+        """The (IRI, class) pairs known to be instances in `version`; read the version before querying."""
+        with self._lock:
+            if version != self._version or len(self._known) >= self.capacity:
+                # A new set rather than clear(): a request still holding the old version's set keeps it to itself.
+                self._version, self._known = version, set()
+            return self._known
 
 
 @dataclass

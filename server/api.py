@@ -7,15 +7,20 @@ import hashlib
 import io
 import json
 import math
+from functools import lru_cache
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header, quote_etag
 
 from kg.errors import BadRequest, InvalidParameter, NotAcceptable, NotFound, UnsupportedMediaType
 from kg.namespaces import XSD
-from kg.queries import FORMAT_PARAMETER, NamedQuery, QueryLibrary, load_library
+from kg.queries import FORMAT_PARAMETER, InstanceMemo, NamedQuery, QueryLibrary, load_library
+from kg.store import EmbeddedStore
+from server.http_policy import add_vary
 from server.openapi import build_openapi
 
 bp = Blueprint("api", __name__, template_folder="templates")
@@ -46,6 +51,9 @@ FLOAT_DATATYPES = {str(XSD.decimal), str(XSD.double), str(XSD.float)}
 # Clients revalidate every time; the ETag makes that a cheap 304 until the dataset changes.
 CACHE_CONTROL = "public, no-cache"
 LIBRARY_KEY = "coprokg.queries"
+INSTANCE_MEMO_KEY = "coprokg.known_instances"
+# Distinct Accept headers whose chosen format is remembered; clients send few, so this bounds memory only.
+ACCEPT_CACHE_SIZE = 256
 
 
 @bp.record_once
@@ -56,6 +64,7 @@ def _load_library(state: BlueprintSetupState) -> None:
     for problem in library.problems:
         app.logger.warning("named query skipped: %s", problem)
     app.extensions[LIBRARY_KEY] = library
+    app.extensions[INSTANCE_MEMO_KEY] = InstanceMemo()
 
 
 def _library() -> QueryLibrary:
@@ -81,11 +90,13 @@ def run_with_query_string(name: str):
     query = _named_query(name)
     values = _single_values(request.args)
     fmt = _negotiate(values.pop(FORMAT_PARAMETER, None))
-    etag = _etag(query, values, fmt)
+    version = dataset_version(_store())  # read once: the ETag and the instance checks name the same state
+    etag = _etag(version, query, values, fmt)
     # If-None-Match uses weak comparison (RFC 9110 13.1.2), so a weak stand-in ETag still earns a 304.
-    if request.if_none_match.contains_weak(etag[0]):
+    # Most requests send none: the environ look-up spares parsing an absent header.
+    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(etag[0]):
         return _with_cache_headers(Response(status=304), etag)
-    return _with_cache_headers(_results(query, values, fmt), etag)
+    return _with_cache_headers(_results(query, values, fmt, version), etag)
 
 
 @bp.post("/api/queries/<name>")
@@ -98,7 +109,7 @@ def run_with_json_body(name: str):
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object of parameter names to values")
     fmt = _negotiate(_single_values(request.args).get(FORMAT_PARAMETER) or body.pop(FORMAT_PARAMETER, None))
-    return _results(query, body, fmt)
+    return _results(query, body, fmt, dataset_version(_store()))
 
 
 @bp.get("/api/openapi.json")
@@ -154,16 +165,33 @@ def _negotiate(fmt: object) -> str:
         if fmt not in FORMAT_TO_RESULT_MEDIA_TYPE:
             raise InvalidParameter(FORMAT_PARAMETER, f"{fmt!r} is not one of {', '.join(FORMAT_TO_RESULT_MEDIA_TYPE)}")
         return fmt
-    accept = request.accept_mimetypes
-    best = accept.best_match(RESULT_MEDIA_TYPE_TO_FORMAT) if accept.provided else next(iter(RESULT_MEDIA_TYPE_TO_FORMAT))
-    if best is None:
+    fmt = _format_for_accept(request.headers.get("Accept"))
+    if fmt is None:
         raise NotAcceptable(", ".join(RESULT_MEDIA_TYPE_TO_FORMAT))
-    return RESULT_MEDIA_TYPE_TO_FORMAT[best]
+    return fmt
 
 
-def _results(query: NamedQuery, values: dict, fmt: str) -> Response:
-    """Run the query and serialise its solutions in `fmt`."""
-    solutions = query.run(_store(), values)
+@lru_cache(maxsize=ACCEPT_CACHE_SIZE)
+def _format_for_accept(accept_header: str | None) -> str | None:
+    """The result format an Accept header asks for (None: none of ours); a pure function of the header."""
+    accept = parse_accept_header(accept_header, MIMEAccept)  # as werkzeug builds request.accept_mimetypes
+    best = accept.best_match(RESULT_MEDIA_TYPE_TO_FORMAT) if accept.provided else next(iter(RESULT_MEDIA_TYPE_TO_FORMAT))
+    return None if best is None else RESULT_MEDIA_TYPE_TO_FORMAT[best]
+
+
+def _known_instances(store, version: str) -> set[tuple[str, str]] | None:
+    """The instance checks already passed in this dataset version, where the version follows every write."""
+    # A remote endpoint can be written behind our back, and a weak stand-in version may miss a write.
+    if not isinstance(store, EmbeddedStore) or version.startswith("W/"):
+        return None
+    memo: InstanceMemo | None = current_app.extensions.get(INSTANCE_MEMO_KEY)
+    return memo.known(version) if memo is not None else None
+
+
+def _results(query: NamedQuery, values: dict, fmt: str, version: str) -> Response:
+    """Run the query and serialise its solutions in `fmt`; `version` names the dataset state read beforehand."""
+    store = _store()
+    solutions = query.run(store, values, _known_instances(store, version))
     try:
         if fmt == "json":
             body = json.dumps(_records(solutions), ensure_ascii=False)
@@ -235,15 +263,16 @@ def dataset_version(store) -> str:
     return "W/" + hashlib.sha256(f"{len(store)}|{'|'.join(names)}".encode()).hexdigest()[:16]
 
 
-def _etag(query: NamedQuery, values: dict, fmt: str) -> tuple[str, bool]:
+def _etag(version: str, query: NamedQuery, values: dict, fmt: str) -> tuple[str, bool]:
     """Build the ETag (value, is weak) of one answer: dataset version, query text, parameter values and format."""
-    version = dataset_version(_store())
-    key = json.dumps([version, query.digest, sorted(values.items()), fmt], ensure_ascii=False)
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32], version.startswith("W/")
+    # repr of a tuple of strings is unambiguous (every string quoted and escaped) and cheaper than JSON.
+    key = repr((version, query.digest, tuple(sorted(values.items())), fmt))
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32], version.startswith("W/")
 
 
 def _with_cache_headers(response: Response, etag: tuple[str, bool]) -> Response:
-    response.set_etag(*etag)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    response.vary.add("Accept")
+    headers = response.headers
+    headers["ETag"] = quote_etag(*etag)  # what response.set_etag writes, without its property round trip
+    headers["Cache-Control"] = CACHE_CONTROL
+    add_vary(response, "Accept")
     return response
