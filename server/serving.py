@@ -43,7 +43,6 @@ def uwsgi_options(settings: Settings, writer_pid: int | None = None) -> list[str
         "--enable-threads",
         "--py-call-osafterfork",
         # One accept at a time across workers, so an idle worker takes the next connection.
-        "--thunder-lock",
         # Request line and headers up to 64 KiB: long SPARQL queries are sent by GET.
         "--buffer-size", "65535",
         # The watchdog ends overrunning queries at the timeout; this only catches a wedged worker.
