@@ -26,7 +26,6 @@ ENV_TO_FIELD = {
     "COPROKG_MAX_UPLOAD_BYTES": "max_upload_bytes",
     "COPROKG_SERVICE_ALLOWLIST": "service_allowlist",
     "COPROKG_WORKERS": "workers",
-    "COPROKG_THREADS": "threads",
     "COPROKG_ONTOLOGY": "ontology",
     "COPROKG_CASES": "cases",
     "COPROKG_QUERIES": "queries",
@@ -60,7 +59,6 @@ class Settings:
     # SERVICE / LOAD targets that are allowed; everything else is refused.
     service_allowlist: tuple[str, ...] = ()
     workers: int = 2
-    threads: int = 4
     ontology: Path = ROOT / "ontology" / "coprokg.ttl"
     cases: Path = ROOT / "cases"
     queries: Path = ROOT / "queries"

@@ -104,7 +104,7 @@ def test_coprokg_serve_runs_uwsgi_worker_processes(tmp_path):
     """`coprokg serve` (what `make serve` runs) answers SPARQLWrapper and curl-style requests."""
     port = free_port()
     env = {**os.environ, "COPROKG_STORE": str(tmp_path / "store"), "COPROKG_PORT": str(port),
-           "COPROKG_TOKEN": TOKEN, "COPROKG_WORKERS": "1", "COPROKG_THREADS": "4"}
+           "COPROKG_TOKEN": TOKEN, "COPROKG_WORKERS": "1"}
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "coprokg"), "serve"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

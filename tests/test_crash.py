@@ -165,7 +165,7 @@ class Server:
     def start(self) -> None:
         port = free_port()
         env = dict(os.environ, COPROKG_STORE=str(self.store), COPROKG_PORT=str(port), COPROKG_TOKEN=TOKEN,
-                   COPROKG_WORKERS="1", COPROKG_THREADS="4", COPROKG_WRITE_RATE="1000")
+                   COPROKG_WORKERS="1", COPROKG_WRITE_RATE="1000")
         self.process = subprocess.Popen([COPROKG, "serve"], env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True)
         self.url = f"http://127.0.0.1:{port}"
