@@ -43,6 +43,10 @@ class PayloadTooLarge(KGError):
     status, title = 413, "Request body too large"
 
 
+class URITooLong(KGError):
+    status, title = 414, "Request URL too long"
+
+
 class UnsupportedMediaType(KGError):
     status, title = 415, "Unsupported media type"
 

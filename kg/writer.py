@@ -234,6 +234,9 @@ def _watch_parent(parent: int) -> None:
 
 
 def _stop(signum, frame) -> None:
+    # Once only: a second SIGTERM (the server's exit and the parent watch may both send one) must not
+    # interrupt the store's closing in the `finally` the first one started.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise _Stop()
 
 

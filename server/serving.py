@@ -25,14 +25,20 @@ launch: tuple[Settings, WriterProcess | None] | None = None
 
 def uwsgi_options(settings: Settings, writer_pid: int | None = None) -> list[str]:
     """uWSGI's command line for these settings (its own flags; nothing is read from a uWSGI config file)."""
-    # The master runs no Python at its exit: a shell command tells the writer to finish its write and
-    # close the store at once (it would also notice the master is gone, within a second). A reload
-    # (SIGHUP) exits too, so the writer is never stopped under a master that goes on serving.
-    stop_writer = [] if writer_pid is None else ["--exec-as-user-atexit", f"kill -TERM {writer_pid}",
-                                                 "--exit-on-reload"]
-    return [*stop_writer,
+    host = f"[{settings.host}]" if ":" in settings.host and not settings.host.startswith("[") else settings.host
+    stop_writer = []
+    if writer_pid is not None:
+        # The master runs no Python at its exit: this shell command asks the writer to finish its write
+        # and close the store, and waits (up to 30 s) until it has, so the store is free once we return.
+        # The writer is recognised by its command line, which an exited (zombie) process no longer has.
+        running = f"grep -q kg.writer /proc/{writer_pid}/cmdline 2>/dev/null"
+        stop_writer = ["--exec-as-user-atexit",
+                       f"{running} && kill -TERM {writer_pid}; "
+                       f"for i in $(seq 300); do {running} || break; sleep 0.1; done"]
+    return [
         "--strict",  # an unknown option is an error, not a silent no-op
-        "--http-socket", f"{settings.host}:{settings.port}",
+        "--http-socket", f"{host}:{settings.port}",
+        "--listen", "128",
         "--master",
         "--processes", str(settings.workers),
         # Imported by the master once uWSGI is up (so it can install the fork hook), then forked.
@@ -42,14 +48,21 @@ def uwsgi_options(settings: Settings, writer_pid: int | None = None) -> list[str
         # Python threads in the workers: the watchdog, and streaming of large answers.
         "--enable-threads",
         "--py-call-osafterfork",
-        # One accept at a time across workers, so an idle worker takes the next connection.
-        # Request line and headers up to 64 KiB: long SPARQL queries are sent by GET.
+        # Request line and headers up to 64 KiB (uWSGI keeps the query string twice in it).
         "--buffer-size", "65535",
-        # The watchdog ends overrunning queries at the timeout; this only catches a wedged worker.
+        # A client may pause this long between reads or writes (uWSGI's default, 4 s, cuts off slow readers).
+        "--socket-timeout", str(max(60, int(settings.query_timeout))),
+        # The watchdog ends overrunning queries at the timeout; this only ends a worker wedged for longer.
         "--harakiri", str(int(settings.query_timeout) + 60),
-        "--die-on-term",  # SIGTERM stops the service (uWSGI would otherwise reload it)
-        "--no-orphans",
+        # SIGTERM and SIGINT (Ctrl-C) stop the service at once: a request in progress is cut off, and a
+        # write in progress is wholly absent (one transaction). uWSGI's graceful variant was tried and
+        # left workers blocked in accept() until the master killed them, then hung the master. A reload
+        # (SIGHUP) exits too: the writer is never restarted under a master that goes on serving.
+        "--die-on-term",
         "--worker-reload-mercy", "10",
+        "--exit-on-reload",
+        *stop_writer,
+        "--no-orphans",
         "--disable-logging",  # our own access log (server/http_policy.py) has one line per request
         "--ignore-sigpipe", "--ignore-write-errors", "--disable-write-exception",  # clients that leave early
         "--procname-prefix-spaced", "coprokg",

@@ -272,5 +272,7 @@ def test_no_worker_crashed_on_hostile_input(production):
     """Timeouts end a worker on purpose (exit 70); nothing may have died of a signal such as SIGSEGV."""
     assert requests.get(f"{production.url}/sparql", params={"query": SIMPLE}, timeout=10).status_code == 200
     production.stop()
-    # uWSGI's master reports a worker killed by a signal; the shutdown's own end workers with SIGINT/SIGTERM/SIGQUIT/SIGKILL.
-    assert not re.search(r"killed by signal (?!(2|3|9|15)\b)|Segmentation", production.output), production.output[-2000:]
+    # uWSGI's master reports a worker killed by any signal (SIGSEGV, or SIGKILL from harakiri or the OOM
+    # killer); only what the shutdown itself logs after its first line is left out.
+    serving = production.output.split("SIGINT/SIGTERM received")[0]
+    assert not re.search(r"killed by signal|Segmentation|HARAKIRI", serving), serving[-2000:]
