@@ -2,6 +2,8 @@
 
 import argparse
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 from bench.run import main
 from bench.settings import BenchSettings
@@ -16,11 +18,14 @@ def parse(argv: list[str]) -> BenchSettings:
     parser.add_argument("--only", nargs="+", metavar="SECTION",
                         help="run only these sections: " + ", ".join(BenchSettings.sections))
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic data (default 0)")
+    parser.add_argument("--results", type=Path, metavar="DIR",
+                        help="write the tables here instead of bench/results/ (e.g. for a partial re-run)")
     args = parser.parse_args(argv)
     try:
-        return BenchSettings.from_args(args.quick, args.big, tuple(args.only) if args.only else None, args.seed)
+        settings = BenchSettings.from_args(args.quick, args.big, tuple(args.only) if args.only else None, args.seed)
     except ValueError as e:
         parser.error(str(e))
+    return replace(settings, results_dir=args.results) if args.results else settings
 
 
 if __name__ == "__main__":
