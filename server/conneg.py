@@ -63,7 +63,12 @@ FORMAT_TO_MEDIA_TYPE = {
     "jsonld": {"graph": "application/ld+json"},
     "json-ld": {"graph": "application/ld+json"},
     "rdfxml": {"graph": "application/rdf+xml"},
+    "rdf+xml": {"graph": "application/rdf+xml"},
     "rdf": {"graph": "application/rdf+xml"},
+    # N3 is a superset of Turtle, so a Turtle answer is a valid N3 answer (SPARQLWrapper's N3 asks so).
+    "n3": {"graph": "text/turtle"},
+    # Plain text: the line-based form of each kind.
+    "text": {"solutions": "text/tab-separated-values", "graph": "application/n-triples"},
     "nquads": {"graph": "application/n-quads", "dataset": "application/n-quads"},
     "nq": {"graph": "application/n-quads", "dataset": "application/n-quads"},
     "trig": {"graph": "application/trig", "dataset": "application/trig"},
@@ -85,7 +90,7 @@ def content_type(media_type: str) -> str:
 def negotiate(kind: str, accept: MIMEAccept | None = None, format_name: str | None = None) -> str | None:
     """Choose the media type for a `kind` of result; None when nothing acceptable is served."""
     if format_name:
-        return FORMAT_TO_MEDIA_TYPE.get(format_name.lower(), {}).get(kind) or _format_media_type(kind, format_name)
+        return _named_media_type(kind, format_name)
     accept = accept if accept is not None else request.accept_mimetypes
     served = KIND_TO_MEDIA_TYPES[kind]
     if not accept.provided or not accept:
@@ -98,35 +103,63 @@ def negotiate(kind: str, accept: MIMEAccept | None = None, format_name: str | No
     return aliases.get(best, best)
 
 
+def _named_media_type(kind: str, format_name: str) -> str | None:
+    """What a `format` value means for `kind`: a short name, a media type, or a comma list of media types
+    (SPARQLWrapper sends its Accept list there), of which the first we serve wins."""
+    named = FORMAT_TO_MEDIA_TYPE.get(format_name.strip().lower())
+    if named is not None:
+        return named.get(kind)
+    for candidate in format_name.split(","):
+        media_type = _format_media_type(kind, candidate)
+        if media_type is not None:
+            return media_type
+    return None
+
+
 def _format_media_type(kind: str, format_name: str) -> str | None:
     media_type = format_name.split(";")[0].strip().lower()
     media_type = ALIAS_TO_MEDIA_TYPE.get(kind, {}).get(media_type, media_type)
     return media_type if media_type in KIND_TO_MEDIA_TYPES[kind] else None
 
 
-def choose_formats(format_name: str | None = None,
+def choose_formats(format_names: str | tuple[str, ...] | list[str] | None = None,
                    kinds: tuple[str, ...] = ("solutions", "boolean", "graph")) -> dict[str, str | None]:
     """Negotiate every kind of result at once (the engine may be the first to know the query's kind).
 
+    `format_names` is the request's `format` parameter, or all of them: clients such as SPARQLWrapper
+    repeat it (`format=tsv&format=text/tab-separated-values`), which is fine while the values agree.
+
     Raises:
-        BadRequest: a `format` parameter that names no format we know.
+        BadRequest: a `format` value that names no format we know, or values that name different formats.
     """
+    if isinstance(format_names, str):
+        format_names = (format_names,)
+    names = tuple(dict.fromkeys(name for name in format_names or () if name.strip()))
     # The choice depends only on the raw Accept header and the arguments, so it is worked out once per
     # combination (parsing Accept and matching it was a large share of a small query's time); a copy
     # goes out so no caller can change the remembered answer.
-    return dict(_choose_formats(request.headers.get("Accept"), format_name, kinds))
+    return dict(_choose_formats(request.headers.get("Accept"), names, kinds))
 
 
 @lru_cache(maxsize=NEGOTIATION_CACHE_SIZE)
-def _choose_formats(accept_header: str | None, format_name: str | None,
+def _choose_formats(accept_header: str | None, format_names: tuple[str, ...],
                     kinds: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
-    if format_name and format_name.lower() not in FORMAT_TO_MEDIA_TYPE and not any(
-        _format_media_type(kind, format_name) for kind in KIND_TO_MEDIA_TYPES
-    ):
-        known = ", ".join(sorted(FORMAT_TO_MEDIA_TYPE))
-        raise BadRequest(f"format={format_name!r} is unknown; use one of {known} or a media type")
-    accept = parse_accept_header(accept_header, MIMEAccept)  # exactly how werkzeug parses request.accept_mimetypes
-    return tuple((kind, negotiate(kind, accept, format_name)) for kind in kinds)
+    for name in format_names:
+        if not any(_named_media_type(kind, name) for kind in KIND_TO_MEDIA_TYPES):
+            known = ", ".join(sorted(FORMAT_TO_MEDIA_TYPE))
+            raise BadRequest(f"format={name!r} is unknown; use one of {known} or a media type")
+    if not format_names:
+        accept = parse_accept_header(accept_header, MIMEAccept)  # exactly how werkzeug parses request.accept_mimetypes
+        return tuple((kind, negotiate(kind, accept)) for kind in kinds)
+    chosen = []
+    for kind in kinds:
+        # A value that means nothing for this kind (tsv for a graph) leaves the choice to the others.
+        meanings = {m for m in (_named_media_type(kind, name) for name in format_names) if m is not None}
+        if len(meanings) > 1:
+            raise BadRequest(f"the format parameters {', '.join(map(repr, format_names))} ask for different "
+                             f"{KIND_NAMES[kind]} formats ({', '.join(sorted(meanings))}); send one")
+        chosen.append((kind, meanings.pop() if meanings else None))
+    return tuple(chosen)
 
 
 def require(formats: dict[str, str | None], kind: str) -> str:

@@ -51,11 +51,11 @@ def _target() -> tuple[bool, str | None]:
 def get_graph():
     """Return one graph, or the whole dataset when no graph is named."""
     if not request.args:
-        formats = choose_formats(request.args.get("format"), kinds=("dataset",))
+        formats = choose_formats(request.args.getlist("format"), kinds=("dataset",))
         require(formats, "dataset")
         return respond(_store().export(formats))
     named, graph = _target()
-    formats = choose_formats(request.args.get("format"), kinds=("graph",))
+    formats = choose_formats(request.args.getlist("format"), kinds=("graph",))
     require(formats, "graph")
     if named and not _store().has_graph(graph):
         raise NotFound(f"no graph named {graph}")

@@ -168,7 +168,7 @@ def respond(output: QueryOutput) -> Response:
 
 
 def _run_query(operation: Operation) -> Response:
-    formats = choose_formats(_one(operation.params, "format"))
+    formats = choose_formats(operation.params.getlist("format"))
     kind = FORM_TO_KIND.get(scan(operation.text).form or "")
     if kind is not None:
         require(formats, kind)

@@ -11,7 +11,7 @@ import pytest
 import requests
 from rdflib import Graph, Literal, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
-from SPARQLWrapper import JSON, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, Unauthorized
 
 from kg.config import ROOT, Settings
@@ -42,6 +42,49 @@ def test_sparqlwrapper_select(endpoint, method):
     bindings = client.query().convert()["results"]["bindings"]
     assert [(b["case"]["value"], b["city"]["value"]) for b in bindings] == EXPECTED
     assert bindings[0]["city"]["xml:lang"] == "zh"
+
+
+SELECT_FORMATS = {JSON: "application/sparql-results+json", XML: "application/sparql-results+xml",
+                  CSV: "text/csv", TSV: "text/tab-separated-values"}
+GRAPH_FORMATS = {TURTLE: ("text/turtle", "turtle"), N3: ("text/turtle", "turtle"),
+                 RDFXML: ("application/rdf+xml", "xml"), JSONLD: ("application/ld+json", "json-ld"),
+                 XML: ("application/rdf+xml", "xml")}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("return_format", sorted(SELECT_FORMATS))
+def test_sparqlwrapper_every_select_format(endpoint, method, return_format):
+    """SPARQLWrapper repeats `format` (tsv twice, once as a name and once as a media type): agreeing repeats work."""
+    client = SPARQLWrapper(endpoint)
+    client.setMethod(method)
+    client.setQuery(CITIES)
+    client.setReturnFormat(return_format)
+    response = client.query().response
+    assert response.headers["Content-Type"].split(";")[0] == SELECT_FORMATS[return_format]
+    body = response.read().decode()
+    assert "上海" in body and "杭州" in body
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("return_format", sorted(GRAPH_FORMATS))
+def test_sparqlwrapper_every_graph_format(endpoint, method, return_format):
+    client = SPARQLWrapper(endpoint)
+    client.setMethod(method)
+    client.setQuery(f"CONSTRUCT WHERE {{ ?case <{COP.city}> ?city }}")
+    client.setReturnFormat(return_format)
+    response = client.query().response
+    media_type, rdflib_format = GRAPH_FORMATS[return_format]
+    assert response.headers["Content-Type"].split(";")[0] == media_type
+    graph = Graph().parse(data=response.read(), format=rdflib_format)
+    assert {str(o) for o in graph.objects()} == {"上海", "杭州"}
+
+
+def test_conflicting_format_parameters_are_refused(endpoint):
+    answer = requests.get(endpoint, params=[("query", CITIES), ("format", "csv"), ("format", "json")], timeout=10)
+    assert answer.status_code == 400
+    assert "'csv'" in answer.text and "'json'" in answer.text
+    repeated = requests.get(endpoint, params=[("query", CITIES), ("format", "csv"), ("format", "text/csv")], timeout=10)
+    assert repeated.status_code == 200 and repeated.headers["Content-Type"].startswith("text/csv")
 
 
 def test_sparqlwrapper_xml_ask_and_construct(endpoint):
