@@ -11,6 +11,21 @@ from pathlib import Path
 from kg.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
+# The ontology, shapes, named queries and shipped cases sit beside the package in a source checkout (or an
+# editable install); a wheel carries copies of them inside the package (pyproject.toml maps them there).
+PACKAGED_FILES = Path(__file__).resolve().parent / "package_data"
+PROJECT_FILES = ROOT if (ROOT / "ontology" / "coprokg.ttl").is_file() else PACKAGED_FILES
+SHAPES = PROJECT_FILES / "ontology" / "shapes.ttl"
+
+
+def default_store() -> str:
+    """`data/store` in a checkout (where `make serve` builds it); an installed copy never writes into
+    site-packages, so it uses the user's data directory (XDG_DATA_HOME, else ~/.local/share)."""
+    if PROJECT_FILES == ROOT:
+        return str(ROOT / "data" / "store")
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(data_home) / "coprokg" / "store")
+
 
 # Environment variable -> Settings field. Only from_env() reads the environment.
 ENV_TO_FIELD = {
@@ -46,7 +61,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     # A directory (embedded Oxigraph store) or "sparql:QUERY_URL[,UPDATE_URL]".
-    store: str = str(ROOT / "data" / "store")
+    store: str = field(default_factory=default_store)
     # Writes need this bearer token; None means the service is read-only. Never shown by repr().
     token: str | None = field(default=None, repr=False)
     updates: str = "auto"  # one of UPDATE_MODES
@@ -59,9 +74,9 @@ class Settings:
     # SERVICE / LOAD targets that are allowed; everything else is refused.
     service_allowlist: tuple[str, ...] = ()
     workers: int = 2
-    ontology: Path = ROOT / "ontology" / "coprokg.ttl"
-    cases: Path = ROOT / "cases"
-    queries: Path = ROOT / "queries"
+    ontology: Path = PROJECT_FILES / "ontology" / "coprokg.ttl"
+    cases: Path = PROJECT_FILES / "cases"
+    queries: Path = PROJECT_FILES / "queries"
 
     @property
     def is_remote(self) -> bool:

@@ -15,10 +15,9 @@ from rdflib.namespace import RDF
 
 from kg import cases as cf
 from kg.cases import Node, Problem, Where
-from kg.config import ROOT
+from kg.config import SHAPES
 from kg.namespaces import PREFIXES, SH, case_iri
 
-SHAPES = ROOT / "ontology" / "shapes.ttl"
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
