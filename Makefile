@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps ontology graph assets serve test bench loadtest fuzz clean
+.PHONY: setup system-deps ontology graph assets serve test lint bench loadtest fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,11 @@ assets: $(ASSETS)
 serve: graph assets
 	$(BIN)/coprokg serve
 
-test: system-deps ontology assets
+test: system-deps ontology assets lint
 	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check kg server tests bench
 
 # Benchmarks (not part of `make test`): wrk from Debian, oxigraph and matplotlib from the bench extra.
 # BENCH_ARGS passes options, e.g. `make bench BENCH_ARGS=--quick` or `BENCH_ARGS=--10m`.

@@ -239,7 +239,8 @@ def queries() -> None:
 
 
 @queries.command("check")
-@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Query folder (default: COPROKG_QUERIES or queries/).")
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Query folder (default: COPROKG_QUERIES or queries/).")
 def queries_check(directory: Path | None) -> None:
     """Check every query's header against the query and the ontology; exit 1 if any file is malformed."""
     from kg.queries import load_library, ontology_vocabulary
@@ -255,7 +256,8 @@ def queries_check(directory: Path | None) -> None:
 
 
 @queries.command("list")
-@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Query folder (default: COPROKG_QUERIES or queries/).")
+@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Query folder (default: COPROKG_QUERIES or queries/).")
 def queries_list(directory: Path | None) -> None:
     """List the queries that pass their checks, with competency questions and parameters."""
     from kg.queries import load_library

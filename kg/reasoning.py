@@ -448,12 +448,6 @@ def is_trivial(triple: Triple) -> bool:
     return _tautology(triple) or s.startswith(BUILT_IN_NAMESPACES)
 
 
-def supplementary_rules(closure: set[Triple]) -> set[Triple]:
-    """Apply once to `closure` the OWL 2 RL rules that reasonable 0.4 lacks, and return their conclusions."""
-    schema = _Schema(_index(closure, SCHEMA_PREDICATES))
-    return _Schema(_index(closure, schema.predicates_read())).conclusions(closure)
-
-
 class _Schema:
     """Read the schema triples of a closure and derive what reasonable leaves out."""
 

@@ -234,7 +234,7 @@ def _description_triples() -> list[ox.Triple]:
         ox.Triple(dataset, sd("defaultGraph"), default_graph),
         ox.Triple(default_graph, rdf_type, sd("Graph")),
     ]
-    for media_type, name in MEDIA_TYPE_TO_FORMAT_IRI.items():
+    for name in MEDIA_TYPE_TO_FORMAT_IRI.values():
         triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS_NS + name)))
     for i, graph in enumerate(_store().graph_names()):
         named = ox.BlankNode(f"graph{i}")

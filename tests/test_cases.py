@@ -15,8 +15,9 @@ from kg.cases import SHEET_COLUMNS, case_rdf, content_graph, read_case_file
 from kg.config import ROOT
 from kg.namespaces import COP, ID, case_graph, case_iri
 
-DCTERMS, PROV, RDF, RDFS = ns.DCTERMS, ns.PROV, ns.RDF, ns.RDFS
 from kg.validate import check_case
+
+DCTERMS, PROV, RDF, RDFS = ns.DCTERMS, ns.PROV, ns.RDF, ns.RDFS
 
 CASES = ROOT / "cases"
 SHIPPED = sorted(CASES.glob("*.yaml"))

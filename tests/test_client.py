@@ -151,7 +151,8 @@ def test_readme_curl_examples_run(shipped_base_url, tmp_path):
 def test_readme_javascript_example_runs(shipped_base_url, tmp_path):
     if shutil.which("node") is None:
         pytest.skip("node is not installed")
-    script = readme_examples("js")[0].replace(README_BASE, shipped_base_url).replace("console.table(rows);", "console.log(JSON.stringify(rows));")
+    script = readme_examples("js")[0].replace(README_BASE, shipped_base_url)
+    script = script.replace("console.table(rows);", "console.log(JSON.stringify(rows));")
     result = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert CASE in result.stdout

@@ -92,7 +92,7 @@ def test_query_content_type_select_csv(client, expected_store):
     assert r.status_code == 200 and r.headers["Content-Type"] == "text/csv; charset=utf-8"
     table = list(csv.reader(io.StringIO(r.data.decode("utf-8"))))
     assert table[0] == ["case", "label"]
-    assert {tuple(row) for row in table[1:]} == {(c.value, l.value) for c, l in reference(expected_store, LABELS)}
+    assert {tuple(row) for row in table[1:]} == {(c.value, label.value) for c, label in reference(expected_store, LABELS)}
     assert any(row[1] == "示例日间照料" for row in table)
 
 
@@ -234,7 +234,8 @@ def test_update_post_form_and_direct(client):
 
 def test_update_dataset_default_graph(client):
     """using-graph-uri sets the WHERE clause's default graph."""
-    update = f"INSERT {{ GRAPH <{TEST_GRAPH}> {{ ?s ?p ?o }} }} WHERE {{ ?s <https://w3id.org/coprokg/ontology#city> ?o . BIND(<https://w3id.org/coprokg/ontology#city> AS ?p) }}"
+    city = "<https://w3id.org/coprokg/ontology#city>"
+    update = f"INSERT {{ GRAPH <{TEST_GRAPH}> {{ ?s ?p ?o }} }} WHERE {{ ?s {city} ?o . BIND({city} AS ?p) }}"
     r = client.post("/sparql", data={"update": update, "using-graph-uri": GRAPH_B}, headers=AUTH)
     assert r.status_code == 204
     assert _count(client) == 1

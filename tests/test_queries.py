@@ -30,7 +30,8 @@ def write(tmp_path: Path, text: str, name: str = "q") -> Path:
     return path
 
 
-@pytest.mark.parametrize("path", sorted(TEST_QUERIES.glob("*.rq")) + sorted((ROOT / "queries").glob("*.rq")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize("path", sorted(TEST_QUERIES.glob("*.rq")) + sorted((ROOT / "queries").glob("*.rq")),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_query_file_loads(path):
     query = load_named_query(path)
     assert query.summary and query.summary_zh and query.description and query.description_zh
@@ -78,7 +79,8 @@ MALFORMED = {
     "bad variable name": (GOOD_HEADER + "#+ param: the mode | iri\n" + GOOD_QUERY, 5, "not a SPARQL variable name"),
     "declared twice": (GOOD_HEADER + MODE_PARAM + MODE_PARAM.replace("required", "optional") + GOOD_QUERY, 6, "declared twice"),
     "bad competency question": (GOOD_HEADER + "#+ competency_question: three\n" + GOOD_QUERY, 5, "competency_question"),
-    "syntax error": (GOOD_HEADER + "PREFIX cop: <https://w3id.org/coprokg/ontology#>\nSELECT ?case WHERE {\n  ?case cop:hasMode ?mode ..\n}\n", 7, "SPARQL syntax error"),
+    "syntax error": (GOOD_HEADER + "PREFIX cop: <https://w3id.org/coprokg/ontology#>\n"
+                     "SELECT ?case WHERE {\n  ?case cop:hasMode ?mode ..\n}\n", 7, "SPARQL syntax error"),
     "undeclared prefix": (GOOD_HEADER + "SELECT ?case WHERE { ?case cop:hasMode ?mode }\n", 5, "SPARQL syntax error"),
     "construct": (GOOD_HEADER + "CONSTRUCT WHERE { ?s ?p ?o }\n", 1, "must be a SELECT query"),
 }
@@ -121,7 +123,8 @@ def test_cli_check_reports_file_and_line_and_fails(tmp_path):
     write(tmp_path, GOOD_HEADER + MODE_PARAM + GOOD_QUERY, name="good")
     write(tmp_path, GOOD_HEADER + "#+ param: city | literal\n" + GOOD_QUERY, name="bad")
     ontology = tmp_path / "ontology.ttl"
-    ontology.write_text("@prefix cop: <https://w3id.org/coprokg/ontology#> .\ncop:CoproductionMode a cop:Class .\ncop:SharingAssisted a cop:CoproductionMode .\n")
+    ontology.write_text("@prefix cop: <https://w3id.org/coprokg/ontology#> .\ncop:CoproductionMode a cop:Class .\n"
+                        "cop:SharingAssisted a cop:CoproductionMode .\n")
     environment = {"COPROKG_ONTOLOGY": str(ontology)}
     result = CliRunner().invoke(main, ["queries", "check", "--dir", str(tmp_path)], env=environment)
     assert result.exit_code == 1
@@ -169,7 +172,8 @@ XSD_INTEGER = ox.NamedNode(str(ns.XSD.integer))
 # (parameter, raw value, the term it must bind) — each a distinct rule of the header format.
 BINDINGS = [
     (Parameter("p", "iri"), "cop:Actor", ox.NamedNode(str(ns.COP.Actor))),
-    (Parameter("p", "enum", values=("cop:StateSector", "cop:MarketSector")), str(ns.COP.MarketSector), ox.NamedNode(str(ns.COP.MarketSector))),
+    (Parameter("p", "enum", values=("cop:StateSector", "cop:MarketSector")), str(ns.COP.MarketSector),
+     ox.NamedNode(str(ns.COP.MarketSector))),
     (Parameter("p", "enum", values=("high", "low")), "low", ox.Literal("low")),
     (Parameter("p", "integer"), "+42", ox.Literal("42", datatype=XSD_INTEGER)),
     (Parameter("p", "integer"), 7, ox.Literal("7", datatype=XSD_INTEGER)),

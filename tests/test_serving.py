@@ -191,8 +191,8 @@ def test_every_worker_reads_a_write_as_soon_as_it_is_answered(production):
         assert requests.post(f"{url}/sparql", data={"update": update}, headers=AUTH, timeout=10).status_code == 204
         # Four reads at once, so both workers answer some of them.
         answers = []
-        readers = [threading.Thread(target=lambda: answers.append(_ask(url, f"ASK {{ <http://example.org/s{i}> ?p {i} }}")))
-                   for _ in range(4)]
+        question = f"ASK {{ <http://example.org/s{i}> ?p {i} }}"
+        readers = [threading.Thread(target=lambda q=question, out=answers: out.append(_ask(url, q))) for _ in range(4)]
         for reader in readers:
             reader.start()
         for reader in readers:
