@@ -8,6 +8,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from kg.errors import KGError, PayloadTooLarge, Unauthorized
+from kg.syntax_errors import ReadableSyntaxError
 
 log = logging.getLogger("coprokg.server")
 
@@ -24,7 +25,10 @@ def register_error_handlers(app: Flask) -> None:
             headers["Connection"] = "close"
         if e.status >= 500:
             log.warning("%s: %s", e.title, e)
-        return {"error": e.title, "detail": str(e)}, e.status, headers
+        body = {"error": e.title, "detail": str(e)}
+        if isinstance(e, ReadableSyntaxError):  # where to underline, and what the parser itself said
+            body.update(line=e.line, column=e.column, parser_message=e.parser_message)
+        return body, e.status, headers
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

@@ -9,10 +9,12 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.sansio.utils import get_current_url
 
-from kg.errors import BadRequest, NotAcceptable
+from kg.errors import BadRequest, NotAcceptable, QuerySyntaxError
+from kg.known_prefixes import declare_known_prefixes
 from kg.namespaces import INFERRED_GRAPH, PREFIXES, SD
 from kg.sparql_scan import scan
 from kg.store import FORM_TO_KIND, Dataset, QueryOutput
+from kg.syntax_errors import explain
 from server.conneg import choose_formats, content_type, negotiate, require
 from server.http_policy import require_token
 from server.query_string import parse_query_string
@@ -167,14 +169,25 @@ def respond(output: QueryOutput) -> Response:
     return response
 
 
+# Names the CoproKG prefixes the server declared for a query that used them undeclared (README, "SPARQL").
+DECLARED_PREFIXES_HEADER = "CoproKG-Declared-Prefixes"
+
+
 def _run_query(operation: Operation) -> Response:
     formats = choose_formats(operation.params.getlist("format"))
-    kind = FORM_TO_KIND.get(scan(operation.text).form or "")
+    declared = declare_known_prefixes(operation.text)
+    kind = FORM_TO_KIND.get(scan(declared.text).form or "")
     if kind is not None:
         require(formats, kind)
-    output = _store().execute(operation.text, formats, dataset=_dataset(operation.params),
+    try:
+        output = _store().execute(declared.text, formats, dataset=_dataset(operation.params),
                                   base_iri=_request_base_iri())
-    return respond(output)
+    except QuerySyntaxError as e:
+        raise explain(operation.text, str(e), declared.shift) from None
+    response = respond(output)
+    if declared.prefixes:
+        response.headers[DECLARED_PREFIXES_HEADER] = " ".join(declared.prefixes)
+    return response
 
 
 def _run_update(operation: Operation) -> Response:

@@ -301,15 +301,15 @@ def _template_helpers() -> dict:
 
 # Strings the query page's script shows; the rest of the page is translated in the template.
 QUERY_SCRIPT_STRINGS = ("example_values", "no_examples", "running", "query_failed", "line", "column", "rows",
-                        "no_rows", "sort_hint", "page")
+                        "no_rows", "sort_hint", "page", "declared_for_you", "parser_said")
 
 
 @bp.get("/")
 def query_page():
     """Show the SPARQL editor with the named queries as one-click examples."""
-    prologue = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
+    # No PREFIX lines: /sparql declares the known prefixes a query uses (server/sparql.py).
     starter = request.args.get("query") or (
-        prologue + "\n# " + translate("starter_comment") + "\nSELECT ?case ?label ?mode WHERE {\n"
+        "# " + translate("starter_comment") + "\nSELECT ?case ?label ?mode WHERE {\n"
         "  ?case a cop:CoproductionCase ; rdfs:label ?label .\n"
         "  OPTIONAL { ?case cop:hasMode ?mode }\n"
         f'  FILTER(LANGMATCHES(LANG(?label), "{g.lang}"))\n}}\nORDER BY ?case\n')

@@ -317,7 +317,33 @@ def test_bad_query_non_utf8(client):
 def test_bad_query_syntax(client):
     r = client.get("/sparql", query_string={"query": BAD_QUERY})
     assert r.status_code == 400 and r.json["error"] == "Malformed SPARQL query"
-    assert "1:" in r.json["detail"]  # line and column of the error
+    # In words, at the pattern that is wrong (pyoxigraph itself points past the closing brace).
+    assert r.json["detail"] == "the triple pattern `?s ?p` (line 1, column 18) has no object"
+    assert (r.json["line"], r.json["column"]) == (1, 18) and "1:" in r.json["parser_message"]
+
+
+def test_known_prefixes_are_declared_for_the_query(client, expected_store):
+    undeclared = "SELECT ?case ?label WHERE { ?case a cop:CoproductionCase ; rdfs:label ?label }"
+    r = client.get("/sparql", query_string={"query": undeclared}, headers={"Accept": "application/sparql-results+json"})
+    assert r.status_code == 200, r.json
+    assert r.headers["CoproKG-Declared-Prefixes"] == "cop rdfs"
+    found = {(b["case"]["value"], b["label"]["value"]) for b in r.json["results"]["bindings"]}
+    assert found == {(c.value, l.value) for c, l in reference(expected_store, CASE_LABELS)} != set()
+    # A prefix the query declares itself keeps its own meaning, and no header says otherwise.
+    own = "PREFIX cop: <http://example.org/other#> ASK { ?case a cop:CoproductionCase }"
+    r = client.get("/sparql", query_string={"query": own}, headers={"Accept": "application/sparql-results+json"})
+    assert r.json["boolean"] is False and "CoproKG-Declared-Prefixes" not in r.headers
+
+
+def test_syntax_errors_read_as_sentences_at_the_right_place(client):
+    r = client.get("/sparql", query_string={"query": "SELECT * WHERE {\n  ?s rdfs:label ?l .\n  ?s foo:bar ?o }"})
+    assert r.status_code == 400
+    assert r.json["detail"].startswith("unknown prefix `foo:` (line 3, column 6)")
+    assert (r.json["line"], r.json["column"]) == (3, 6)  # where foo: starts, not where the parser gave up
+    r = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s rdfs:label ?o "})
+    assert "`}`" in r.json["detail"] and "after `?o`" in r.json["detail"]
+    assert "\\u{" not in r.json["detail"] and "['" not in r.json["detail"]  # no grammar dump
+    assert r.json["line"] == 1
 
 
 def test_bad_update_get(client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from urllib.parse import urlencode
 
 import pytest
 from selenium import webdriver
@@ -125,19 +126,30 @@ def test_results_sort_and_page(browser, base_url, shipped_store):
 
 
 def test_syntax_error_is_shown_at_its_position(browser, base_url, shipped_store):
-    bad = "SELECT * WHERE {\n  ?s ?p\n}"
+    bad = "SELECT * WHERE {\n  ?s rdfs:label ?l .\n  ?s foo:bar ?o\n}"
     with pytest.raises(QuerySyntaxError) as raised:
-        shipped_store.query(bad)
-    line, column = re.search(r"(\d+):(\d+)", str(raised.value)).groups()
+        shipped_store.query(PROLOGUE.replace("\n", " ") + bad)
+    assert "Prefix not found" in str(raised.value)  # what the page must not show as its message
     open_page(browser, base_url + "/")
     browser.execute_script("window.coproEditor.setValue(arguments[0])", bad)
     browser.find_element(By.ID, "run").click()
     box = wait(browser, EC.visibility_of_element_located((By.ID, "error")))
-    assert str(raised.value) in box.text  # the parser's own message, position included
-    assert box.find_element(By.CSS_SELECTOR, ".position").text == f"line {line}, column {column}"
-    # The editor underlines the offending place too.
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".cm-lintRange-error, .cm-lintPoint-error"))
+    assert box.find_element(By.CSS_SELECTOR, ".error-detail").text.startswith("unknown prefix `foo:`")
+    assert box.find_element(By.CSS_SELECTOR, ".position").text == "line 3, column 6"
+    assert "u{00B7}" not in box.text  # the grammar dump stays folded away
+    # The editor underlines the unknown prefixed name itself, not where the parser gave up.
+    underline = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".cm-lintRange-error"))
+    assert underline[0].text == "foo:bar"
     screenshot(browser, "02-query-syntax-error")
+
+
+def test_known_prefixes_need_no_declaration(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/?" + urlencode({"query": "SELECT ?case ?city WHERE { ?case cop:city ?city }"}))
+    browser.find_element(By.ID, "run").click()
+    wait(browser, lambda d: "rows" in d.find_element(By.ID, "row-count").text)
+    expected = len(select(shipped_store, "SELECT ?case ?city WHERE { ?case cop:city ?city }"))
+    assert browser.find_element(By.ID, "row-count").text.startswith(f"{expected} rows") and expected
+    assert browser.find_element(By.ID, "declared-prefixes").text == "declared for you: cop:"
 
 
 def test_modes_page_puts_each_case_in_its_cell(browser, base_url, shipped_store):

@@ -138,6 +138,7 @@
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       if (!response.ok) return showError(response.status, text);
       showResults(response.headers.get("Content-Type") || "", text, seconds);
+      showDeclaredPrefixes(response.headers.get("CoproKG-Declared-Prefixes"));
     } catch (e) {
       showError(0, String(e));
     } finally {
@@ -145,19 +146,33 @@
     }
   }
 
+  // The server names the prefixes it declared; say so, so the query's meaning is never a surprise.
+  function showDeclaredPrefixes(header) {
+    const note = $("declared-prefixes");
+    const names = (header || "").split(/\s+/).filter(Boolean);
+    note.hidden = !names.length;
+    note.textContent = names.length ? `${T("declared_for_you")} ${names.map((p) => `${p}:`).join(" ")}` : "";
+  }
+
   function showError(status, text) {
     let title = `${T("query_failed")} (HTTP ${status})`;
     let detail = text;
+    let position = null;
+    let parserMessage = "";
     try {
       const body = JSON.parse(text);
       title = body.error || body.title || title;
       detail = body.detail || body.message || text;
+      if (body.line) position = [null, body.line, body.column];
+      parserMessage = body.parser_message || "";
     } catch (e) { /* a plain-text error body */ }
-    const position = /(?:at|line)\s+(\d+):(\d+)/i.exec(detail) || /line (\d+),? column (\d+)/i.exec(detail);
+    position = position || /(?:at|line)\s+(\d+):(\d+)/i.exec(detail) || /line (\d+),? column (\d+)/i.exec(detail);
     const box = $("error");
     box.innerHTML = `<strong>${escapeHtml(title)}</strong>` +
       (position ? ` <span class="position">${escapeHtml(T("line"))} ${position[1]}, ${escapeHtml(T("column"))} ${position[2]}</span>` : "") +
-      `<pre class="error-detail">${escapeHtml(detail)}</pre>`;
+      `<p class="error-detail">${escapeHtml(detail)}</p>` +
+      (parserMessage ? `<details><summary>${escapeHtml(T("parser_said"))}</summary><pre>${escapeHtml(parserMessage)}</pre></details>` : "");
+    showDeclaredPrefixes(null);
     box.hidden = false;
     $("results-card").hidden = true;
     $("row-count").textContent = "";

@@ -22,14 +22,17 @@ export function create(parent, doc, onRun) {
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
       view.dispatch(setDiagnostics(view.state, []));
     },
-    /** Underline the error at 1-based line and column, and move the cursor there. */
+    /** Underline the token at 1-based line and column (counted in characters), and move the cursor there. */
     markError(line, column, message) {
       const doc = view.state.doc;
-      const safeLine = Math.min(Math.max(line, 1), doc.lines);
-      const lineInfo = doc.line(safeLine);
+      const lineInfo = doc.line(Math.min(Math.max(line, 1), doc.lines));
+      const text = lineInfo.text;
+      // The server counts characters (code points); CodeMirror counts UTF-16 units.
+      const units = Array.from(text).slice(0, Math.max(column - 1, 0)).join("").length;
       // Parsers may point just past the last character of a line; underline that character instead.
-      const from = Math.max(Math.min(lineInfo.from + Math.max(column - 1, 0), lineInfo.to - 1), lineInfo.from);
-      const to = Math.min(from + 1, lineInfo.to);
+      const from = lineInfo.from + Math.max(Math.min(units, text.length - 1), 0);
+      const word = /^[^\s{}()\[\].,;]+/.exec(text.slice(from - lineInfo.from));
+      const to = Math.min(from + (word ? word[0].length : 1), lineInfo.to);
       view.dispatch(setDiagnostics(view.state, [{ from, to, severity: "error", message }]));
       view.dispatch({ selection: { anchor: from }, scrollIntoView: true });
     },
