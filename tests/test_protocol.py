@@ -328,7 +328,7 @@ def test_known_prefixes_are_declared_for_the_query(client, expected_store):
     assert r.status_code == 200, r.json
     assert r.headers["CoproKG-Declared-Prefixes"] == "cop rdfs"
     found = {(b["case"]["value"], b["label"]["value"]) for b in r.json["results"]["bindings"]}
-    assert found == {(c.value, l.value) for c, l in reference(expected_store, CASE_LABELS)} != set()
+    assert found == {(c.value, name.value) for c, name in reference(expected_store, CASE_LABELS)} != set()
     # A prefix the query declares itself keeps its own meaning, and no header says otherwise.
     own = "PREFIX cop: <http://example.org/other#> ASK { ?case a cop:CoproductionCase }"
     r = client.get("/sparql", query_string={"query": own}, headers={"Accept": "application/sparql-results+json"})
