@@ -1,0 +1,21 @@
+"""Blueprint "ui": the web pages and IRI dereferencing, one module per page.
+
+Open `blueprint.py` for the language and navigation every page shares, `reading.py` for how pages run their
+SPARQL (the files in `queries/`), `terms.py` for how a term is labelled and linked, and the page's own
+module for its view: `query_page`, `ontology_browser`, `resources` (dereferencing), `mechanisms`, `modes`,
+`cases`, `government`, `documentation`.
+"""
+
+from server.ui import (  # noqa: F401  (importing a page module registers its routes)
+    cases,
+    documentation,
+    government,
+    mechanisms,
+    modes,
+    ontology_browser,
+    query_page,
+    resources,
+)
+from server.ui.blueprint import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,34 @@
+"""The query page: the SPARQL editor with the named queries as one-click examples."""
+
+from __future__ import annotations
+
+from flask import g, render_template, request
+
+from kg.namespaces import COP, ID, PREFIXES
+from server.ui.blueprint import bp
+from server.ui.language import translate
+
+
+QUERY_SCRIPT_STRINGS = ("example_values", "no_examples", "running", "query_failed", "line", "column", "rows",
+                        "no_rows", "sort_hint", "page", "declared_for_you", "parser_said")
+
+
+@bp.get("/")
+def query_page():
+    """Show the SPARQL editor with the named queries as one-click examples."""
+    # No PREFIX lines: /sparql declares the known prefixes a query uses (server/sparql.py).
+    starter = request.args.get("query") or (
+        "# " + translate("starter_comment") + "\nSELECT ?case ?label ?mode WHERE {\n"
+        "  ?case a cop:CoproductionCase ; rdfs:label ?label .\n"
+        "  OPTIONAL { ?case cop:hasMode ?mode }\n"
+        f'  FILTER(LANGMATCHES(LANG(?label), "{g.lang}"))\n}}\nORDER BY ?case\n')
+    config = {
+        "endpoint": "/sparql",
+        "queriesApi": "/api/queries",
+        "starter": starter,
+        "lang": g.lang,
+        "prefixes": PREFIXES,
+        "localPaths": [[str(COP), "/ontology/"], [str(ID), "/id/"]],
+        "strings": {key: translate(key) for key in QUERY_SCRIPT_STRINGS},
+    }
+    return render_template("query.html", config=config, prefixes=PREFIXES, active="ui.query_page")
