@@ -1,60 +1,64 @@
-"""The errors CoproKG reports to its users, each with the HTTP status it maps to."""
+"""The errors CoproKG reports to its users: what went wrong, in the library's terms.
+
+None of them knows HTTP. The server maps each to a status in one table (server/errors.py), and the
+command line prints them as `error:` lines.
+"""
 
 
 class KGError(Exception):
     """An error a user of the knowledge graph may be told about."""
 
-    status, title = 500, "Internal error"
+    title = "Internal error"
 
 
 class ConfigError(KGError):
-    status, title = 500, "Invalid configuration"
+    title = "Invalid configuration"
 
 
 class QuerySyntaxError(KGError):
-    status, title = 400, "Malformed SPARQL query"
+    title = "Malformed SPARQL query"
 
 
 class UpdateSyntaxError(KGError):
-    status, title = 400, "Malformed SPARQL update"
+    title = "Malformed SPARQL update"
 
 
 class BadRequest(KGError):
-    status, title = 400, "Bad request"
+    title = "Bad request"
 
 
 class Unauthorized(KGError):
-    status, title = 401, "Missing or wrong bearer token"
+    title = "Missing or wrong bearer token"
 
 
 class Forbidden(KGError):
-    status, title = 403, "Not allowed by configuration"
+    title = "Not allowed by configuration"
 
 
 class NotFound(KGError):
-    status, title = 404, "Not found"
+    title = "Not found"
 
 
 class NotAcceptable(KGError):
-    status, title = 406, "Cannot serve the requested media type"
+    title = "Cannot serve the requested media type"
 
 
 class PayloadTooLarge(KGError):
-    status, title = 413, "Request body too large"
+    title = "Request body too large"
 
 
 class URITooLong(KGError):
-    status, title = 414, "Request URL too long"
+    title = "Request URL too long"
 
 
 class UnsupportedMediaType(KGError):
-    status, title = 415, "Unsupported media type"
+    title = "Unsupported media type"
 
 
 class TooManyRequests(KGError):
     """A client sent writes faster than its rate allows; `retry_after` is in whole seconds."""
 
-    status, title = 429, "Too many write requests"
+    title = "Too many write requests"
 
     def __init__(self, message: str, retry_after: int) -> None:
         self.retry_after = retry_after
@@ -74,27 +78,27 @@ class InvalidParameter(BadRequest):
 class NamedQueryError(KGError):
     """A malformed queries/*.rq file; the message names the file and line."""
 
-    status, title = 500, "Malformed named query"
+    title = "Malformed named query"
 
 
 class QueryEvaluationError(KGError):
     """A query or update that parsed but failed while running; nothing was written."""
 
-    status, title = 500, "Query evaluation failed"
+    title = "Query evaluation failed"
 
 
 class QueryTimeout(KGError):
-    status, title = 503, "Query timed out"
+    title = "Query timed out"
 
 
 class StoreUnavailable(KGError):
-    status, title = 503, "Store unavailable"
+    title = "Store unavailable"
 
 
 class ReasoningError(KGError):
     """The OWL reasoner (reasonable or HermiT) failed, or found the ontology + cases inconsistent."""
 
-    status, title = 500, "Reasoning failed"
+    title = "Reasoning failed"
 
 
 class InconsistentOntology(ReasoningError):
@@ -106,13 +110,13 @@ class InconsistentOntology(ReasoningError):
 class OntologySyntaxError(KGError):
     """The ontology source does not parse; the message names the file and line."""
 
-    status, title = 500, "Malformed ontology source"
+    title = "Malformed ontology source"
 
 
 class CaseDataError(KGError):
     """Case files that failed validation; `problems` lists every one found."""
 
-    status, title = 400, "Invalid case data"
+    title = "Invalid case data"
 
     def __init__(self, problems: list) -> None:
         self.problems = list(problems)
