@@ -1,4 +1,4 @@
-"""Seeded benchmark datasets: synthetic cases (kg.synthetic) plus the ontology, as N-Quads and N-Triples files."""
+"""Seeded benchmark datasets: synthetic cases (bench/synthetic.py) plus the ontology, as N-Quads and N-Triples files."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg import synthetic
+from bench import synthetic
 from kg.namespaces import ONTOLOGY_GRAPH, case_graph
 from kg.ontology import load_ontology_graph
-from kg.synthetic import cases_for_triples, generate_nquads
+from bench.synthetic import cases_for_triples, generate_nquads
 
 # A fixed import time keeps the dataset file the same from run to run.
 IMPORTED_AT = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)

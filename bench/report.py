@@ -131,7 +131,7 @@ def write_markdown(results: Results, path: Path) -> Path:
     lines = ["# CoproKG benchmark results", "",
              f"Run {results.started} on {machine_line()}. Settings: `{json.dumps(results.settings)}`.", "",
              "Each figure is the median of interleaved runs; the ratio is CoproKG / baseline in the same run. "
-             "Data: seeded synthetic cases (illustrative, `kg/synthetic.py`) plus the ontology.", ""]
+             "Data: seeded synthetic cases (illustrative, `bench/synthetic.py`) plus the ontology.", ""]
     targets = [f for f in results.figures if f.has_target]
     passed = sum(f.verdict == "PASS" for f in targets)
     lines += [f"**Targets: {passed} of {len(targets)} met.**", ""]

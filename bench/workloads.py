@@ -11,7 +11,7 @@ import pyoxigraph as ox
 
 from kg.namespaces import PREFIXES, case_iri
 from kg.queries import NamedQuery, load_library
-from kg.synthetic import cases_for_triples
+from bench.synthetic import cases_for_triples
 
 WHERE_OPENING = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 PROLOGUE = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from kg import cases as case_format
-from kg.synthetic import CITIES, DISTRICT_WORDS, SECTOR_ACTOR_NAMES
+from bench.synthetic import CITIES, DISTRICT_WORDS, SECTOR_ACTOR_NAMES
 
 HEADER = ("# SYNTHETIC BENCHMARK CASE: invented, illustrative data made by bench/yaml_cases.py (seed {seed}).\n"
           "# It is not the dissertation's field data and states nothing the source says.\n")

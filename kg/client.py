@@ -1,6 +1,7 @@
 """A small client for any CoproKG server: named queries and raw SPARQL as records or DataFrames.
 
-It depends only on requests (pandas optional), so other apps can copy or import it alone.
+It needs only requests (pandas optional) and kg/plain_values.py, so it installs without the server:
+`pip install --no-deps coprokg requests` (README, "Use from your app").
 
 >>> kg = CoproKG("http://127.0.0.1:8000")                         # doctest: +SKIP
 >>> kg.run("case_actors", sector="cop:MarketSector")              # doctest: +SKIP
@@ -13,12 +14,9 @@ from typing import Any
 
 import requests
 
+from kg.plain_values import plain_blank_node, plain_literal
+
 SPARQL_JSON = "application/sparql-results+json"
-# Datatypes whose values become Python numbers or booleans, as the query API does for its records.
-XSD = "http://www.w3.org/2001/XMLSchema#"
-INTEGER_DATATYPES = {XSD + name for name in ("integer", "int", "long", "short", "byte", "nonNegativeInteger",
-                                             "positiveInteger", "negativeInteger", "nonPositiveInteger")}
-FLOAT_DATATYPES = {XSD + "decimal", XSD + "double", XSD + "float"}
 # Longer queries go in a POST body so they do not hit URL length limits.
 MAX_GET_QUERY_CHARS = 2000
 
@@ -108,22 +106,14 @@ def records_from_sparql_json(document: dict) -> list[dict] | bool:
 
 
 def _plain(term: dict | None) -> Any:
-    """Give one SPARQL JSON term as a plain Python value (None when unbound)."""
+    """Give one SPARQL JSON term as a plain Python value (None when unbound), as the query API's records do."""
     if term is None:
         return None
-    value, datatype = term["value"], term.get("datatype")
     if term["type"] == "bnode":
-        return f"_:{value}"
-    try:
-        if datatype in INTEGER_DATATYPES:
-            return int(value)
-        if datatype in FLOAT_DATATYPES:
-            return float(value)
-    except ValueError:
-        return value
-    if datatype == XSD + "boolean":
-        return value in ("true", "1")
-    return value
+        return plain_blank_node(term["value"])
+    if term["type"] == "literal":
+        return plain_literal(term["value"], term.get("datatype"))
+    return term["value"]
 
 
 def _data_frame(records: list[dict], columns: list[str]):

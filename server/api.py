@@ -6,7 +6,6 @@ import csv
 import hashlib
 import io
 import json
-import math
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -17,7 +16,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header, quote_etag
 
 from kg.errors import BadRequest, InvalidParameter, NotAcceptable, NotFound, UnsupportedMediaType
-from kg.namespaces import XSD
+from kg.plain_values import plain_blank_node, plain_literal
 from kg.queries import FORMAT_PARAMETER, InstanceMemo, NamedQuery, QueryLibrary, load_library
 from kg.store import EmbeddedStore
 from server.http_policy import add_vary
@@ -39,15 +38,6 @@ FORMAT_TO_OXIGRAPH_FORMAT = {
     "tsv": ox.QueryResultsFormat.TSV,
     "sparql-xml": ox.QueryResultsFormat.XML,
 }
-# Datatypes whose values become JSON numbers or booleans in records; everything else stays text.
-INTEGER_DATATYPES = {
-    str(XSD[name])
-    for name in (
-        "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
-        "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte",
-    )
-}
-FLOAT_DATATYPES = {str(XSD.decimal), str(XSD.double), str(XSD.float)}
 # Clients revalidate every time; the ETag makes that a cheap 304 until the dataset changes.
 CACHE_CONTROL = "public, no-cache"
 LIBRARY_KEY = "coprokg.queries"
@@ -92,9 +82,9 @@ def run_with_query_string(name: str):
     fmt = _negotiate(values.pop(FORMAT_PARAMETER, None))
     version = dataset_version(_store())  # read once: the ETag and the instance checks name the same state
     etag = _etag(version, query, values, fmt)
-    # If-None-Match uses weak comparison (RFC 9110 13.1.2), so a weak stand-in ETag still earns a 304.
-    # Most requests send none: the environ look-up spares parsing an absent header.
-    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(etag[0]):
+    # If-None-Match uses weak comparison (RFC 9110 13.1.2). Most requests send none: the environ look-up
+    # spares parsing an absent header.
+    if "HTTP_IF_NONE_MATCH" in request.environ and request.if_none_match.contains_weak(etag):
         return _with_cache_headers(Response(status=304), etag)
     return _with_cache_headers(_results(query, values, fmt, version), etag)
 
@@ -181,8 +171,8 @@ def _format_for_accept(accept_header: str | None) -> str | None:
 
 def _known_instances(store, version: str) -> set[tuple[str, str]] | None:
     """The instance checks already passed in this dataset version, where the version follows every write."""
-    # A remote endpoint can be written behind our back, and a weak stand-in version may miss a write.
-    if not isinstance(store, EmbeddedStore) or version.startswith("W/"):
+    # A remote endpoint can be written behind our back, so its version may miss a write.
+    if not isinstance(store, EmbeddedStore):
         return None
     memo: InstanceMemo | None = current_app.extensions.get(INSTANCE_MEMO_KEY)
     return memo.known(version) if memo is not None else None
@@ -216,27 +206,14 @@ def _records(solutions: ox.QuerySolutions) -> list[dict]:
 
 
 def _plain(term) -> object:
-    """Give one RDF term as a plain JSON value (None when unbound)."""
+    """Give one RDF term as a plain JSON value (None when unbound); kg/plain_values.py has the rule."""
     if term is None:
         return None
-    if isinstance(term, ox.NamedNode):
-        return term.value
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
     if isinstance(term, ox.Literal):
-        datatype = term.datatype.value
-        try:
-            if datatype in INTEGER_DATATYPES:
-                return int(term.value)
-            if datatype in FLOAT_DATATYPES:
-                number = float(term.value)
-                return number if math.isfinite(number) else term.value
-        except ValueError:
-            return term.value  # ill-typed literal: keep its text rather than fail the whole answer
-        if datatype == str(XSD.boolean):
-            return term.value in ("true", "1")
-        return term.value
-    return str(term)
+        return plain_literal(term.value, term.datatype.value)
+    if isinstance(term, ox.BlankNode):
+        return plain_blank_node(term.value)
+    return term.value
 
 
 def _csv(solutions: ox.QuerySolutions) -> str:
@@ -252,27 +229,20 @@ def _csv(solutions: ox.QuerySolutions) -> str:
 
 
 def dataset_version(store) -> str:
-    """Name the dataset's current state: the store's own `version`, or a weak stand-in derived from it."""
-    version = getattr(store, "version", None)
-    if callable(version):
-        version = version()
-    if version is not None:
-        return str(version)
-    # Stand-in until every store reports a version: the size and the graph names change with most writes.
-    names = store.graph_names() if hasattr(store, "graph_names") else []
-    return "W/" + hashlib.sha256(f"{len(store)}|{'|'.join(names)}".encode()).hexdigest()[:16]
+    """Name the dataset's current state, as the store reports it (it changes with every write through it)."""
+    return store.version
 
 
-def _etag(version: str, query: NamedQuery, values: dict, fmt: str) -> tuple[str, bool]:
-    """Build the ETag (value, is weak) of one answer: dataset version, query text, parameter values and format."""
+def _etag(version: str, query: NamedQuery, values: dict, fmt: str) -> str:
+    """Build the (strong) ETag of one answer: dataset version, query text, parameter values and format."""
     # repr of a tuple of strings is unambiguous (every string quoted and escaped) and cheaper than JSON.
     key = repr((version, query.digest, tuple(sorted(values.items())), fmt))
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32], version.startswith("W/")
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def _with_cache_headers(response: Response, etag: tuple[str, bool]) -> Response:
+def _with_cache_headers(response: Response, etag: str) -> Response:
     headers = response.headers
-    headers["ETag"] = quote_etag(*etag)  # what response.set_etag writes, without its property round trip
+    headers["ETag"] = quote_etag(etag)  # what response.set_etag writes, without its property round trip
     headers["Cache-Control"] = CACHE_CONTROL
     add_vary(response, "Accept")
     return response

@@ -19,7 +19,7 @@ from bench.servers import MemorySampler, process_tree, start_oxigraph
 from bench.workloads import bound_text, shape_workloads
 from bench.yaml_cases import synthetic_case, write_yaml_cases
 from kg.queries import load_named_query
-from kg.synthetic import synthetic_nquads
+from bench.synthetic import synthetic_nquads
 from kg.validate import validate_paths
 
 NAMED_QUERY = """#+ summary: Cases in a city, by label language

@@ -9,7 +9,7 @@ import pytest
 from kg.config import Settings
 from kg.queries import load_library
 from kg.store import EmbeddedStore, bind_up_front
-from kg.synthetic import synthetic_nquads
+from bench.synthetic import synthetic_nquads
 
 LIBRARY = load_library(Settings().queries)
 

@@ -25,7 +25,7 @@ import requests
 from bench.yaml_cases import write_yaml_cases
 from kg.config import Settings
 from kg.load import build_store
-from kg.synthetic import write_nquads
+from bench.synthetic import write_nquads
 from tests.endpoint_support import free_port
 
 COPROKG = str(Path(sys.executable).parent / "coprokg")

@@ -24,7 +24,7 @@ from kg.reasoning import (
     rl_modes,
 )
 from kg.store import EmbeddedStore
-from kg.synthetic import generate_nquads, synthetic_nquads
+from bench.synthetic import generate_nquads, synthetic_nquads
 from tests.conftest import DATA
 
 REASONING = DATA / "reasoning"

@@ -20,7 +20,7 @@ from kg.config import Settings
 from kg.namespaces import ONTOLOGY_GRAPH
 from kg.reasoning import _to_rdflib, asserted_triples, entailments, materialise, owlrl_entailments
 from kg.store import EmbeddedStore
-from kg.synthetic import cases_for_triples, synthetic_nquads
+from bench.synthetic import cases_for_triples, synthetic_nquads
 
 
 def main() -> None:
