@@ -1,4 +1,4 @@
-"""The per-request shortcuts of the query paths answer exactly as the slow paths they replace."""
+"""The query paths' per-request shortcuts (URL decoding, Accept choice, class checks) answer as the slow paths they replace."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from kg.config import Settings
+from kg.errors import BadRequest
 from kg.store import EmbeddedStore
 from query_api_support import TEST_CASES, TEST_QUERIES
 from server import create_app
 from server.api import INSTANCE_MEMO_KEY, RESULT_MEDIA_TYPE_TO_FORMAT, _format_for_accept, dataset_version
 from server.query_string import parse_query_string
+from server.sparql import _parse_params
 
 COP = "https://w3id.org/coprokg/ontology#"
 MODE_TYPE = f"GRAPH <https://w3id.org/coprokg/graph/ontology> {{ <{COP}SharingAssisted> a <{COP}CoproductionMode> }}"
@@ -89,3 +91,8 @@ def test_a_failed_instance_check_is_never_remembered(served):
     store.update(f"INSERT DATA {{ {MODE_TYPE} }}")
     again = client.get(URL)
     assert again.status_code == 200 and {row["case"].rsplit("/", 1)[1] for row in again.json} == {"test-a", "test-b"}
+
+
+def test_a_percent_escape_that_is_not_utf8_is_still_refused():
+    with pytest.raises(BadRequest, match="the URL holds a percent-escape that is not UTF-8"):
+        _parse_params("query=%FF", "the URL")
