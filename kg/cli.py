@@ -38,7 +38,7 @@ def _settings(store: str | None = None) -> Settings:
     return settings
 
 
-# --- ontology (issue 2) -------------------------------------------------------------------
+# --- ontology -----------------------------------------------------------------------------
 
 
 @main.group()
@@ -63,7 +63,7 @@ def ontology_docs() -> None:
     click.echo(f"wrote {write_docs(_settings().ontology, force=True)}")
 
 
-# --- the graph (issue 3) ------------------------------------------------------------------
+# --- the graph ----------------------------------------------------------------------------
 
 
 @contextmanager
@@ -230,7 +230,7 @@ def query(sparql: str, store: str | None, format_name: str) -> None:
     click.echo(text, nl=False)
 
 
-# --- named queries (issue 5) --------------------------------------------------------------
+# --- named queries ------------------------------------------------------------------------
 
 
 @main.group()
@@ -273,7 +273,7 @@ def queries_list(directory: Path | None) -> None:
         click.echo(f"({len(library.problems)} malformed file(s) skipped; run `coprokg queries check`)", err=True)
 
 
-# --- serving (issue 4) --------------------------------------------------------------------
+# --- serving ------------------------------------------------------------------------------
 
 
 @main.command("serve")
