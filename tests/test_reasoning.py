@@ -16,14 +16,11 @@ from kg.reasoning import (
     _reason_in_batches,
     asserted_triples,
     entailments,
-    hermit_modes,
     materialise,
     nt,
-    owlrl_entailments,
-    rdflib_triples,
-    rl_modes,
 )
 from kg.store import EmbeddedStore
+from reasoning_oracles import hermit_modes, owlrl_entailments, rdflib_triples, rl_modes
 from bench.synthetic import generate_nquads, synthetic_nquads
 from tests.conftest import DATA
 

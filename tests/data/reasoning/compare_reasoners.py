@@ -18,9 +18,10 @@ import reasonable
 
 from kg.config import Settings
 from kg.namespaces import ONTOLOGY_GRAPH
-from kg.reasoning import _to_rdflib, asserted_triples, entailments, materialise, owlrl_entailments
+from kg.reasoning import _to_rdflib, asserted_triples, entailments, materialise
 from kg.store import EmbeddedStore
 from bench.synthetic import cases_for_triples, synthetic_nquads
+from tests.reasoning_oracles import owlrl_entailments
 
 
 def main() -> None:
