@@ -15,7 +15,7 @@ from pyparsing import ParseException
 from rdflib.plugins.sparql import prepareQuery
 
 from kg.errors import InvalidParameter, NamedQueryError
-from kg.namespaces import PREFIXES, RDF, XSD
+from kg.namespaces import PREFIXED_NAME, PREFIXES, RDF, XSD, compact_iri, expand_iri
 
 PARAMETER_KINDS = ("iri", "literal", "integer", "language", "enum")
 REQUIRED_HEADER_KEYS = ("summary", "summary_zh", "description", "description_zh")
@@ -37,8 +37,6 @@ INSTANCE_MEMO_CAPACITY = 4096
 
 QUERY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-PREFIXED_NAME = re.compile(r"([A-Za-z][A-Za-z0-9_-]*):([A-Za-z0-9_][A-Za-z0-9_./-]*)")
-IRI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 LANG_STRING = str(RDF.langString)
@@ -57,30 +55,6 @@ INSTANCE_CHECK = (
     f"PREFIX rdf: <{RDF}>\nPREFIX rdfs: <{PREFIXES['rdfs']}>\n"
     "ASK { ?value rdf:type/rdfs:subClassOf* ?class }"
 )
-
-
-def expand_iri(text: str) -> str | None:
-    """Expand `cop:X`, `<http://…>` or `http://…` to a full IRI; None if it is not a valid IRI."""
-    text = text.strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1]
-    match = PREFIXED_NAME.fullmatch(text)
-    if match and match.group(1) in PREFIXES:
-        text = PREFIXES[match.group(1)] + match.group(2)
-    if not IRI_SCHEME.match(text):
-        return None
-    try:
-        return ox.NamedNode(text).value
-    except ValueError:
-        return None
-
-
-def compact_iri(iri: str) -> str:
-    """Write `iri` with the longest matching prefix of kg.namespaces.PREFIXES, if any."""
-    best = max((p for p in PREFIXES.items() if iri.startswith(p[1])), key=lambda p: len(p[1]), default=None)
-    if best and PREFIXED_NAME.fullmatch(f"{best[0]}:{iri[len(best[1]):]}"):
-        return f"{best[0]}:{iri[len(best[1]):]}"
-    return iri
 
 
 @dataclass(frozen=True)

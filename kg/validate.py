@@ -16,7 +16,7 @@ from rdflib.namespace import RDF
 from kg import cases as cf
 from kg.cases import Node, Problem, Where
 from kg.config import SHAPES
-from kg.namespaces import PREFIXES, SH, case_iri
+from kg.namespaces import SH, case_iri, compact_iri
 
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -371,13 +371,6 @@ def shapes_graph(path: Path = SHAPES) -> Graph:
     return _shapes_graph(Path(path), Path(path).stat().st_mtime)
 
 
-def _compact(iri: URIRef) -> str:
-    for prefix, namespace in PREFIXES.items():
-        if str(iri).startswith(namespace):
-            return f"{prefix}:{str(iri)[len(namespace):]}"
-    return f"<{iri}>"
-
-
 def shacl_problems(data: Graph | Iterable[cf.Triple], shapes: Path = SHAPES,
                    wheres: Mapping[URIRef, Where] | None = None) -> list[Problem]:
     """Check case RDF against the SHACL shapes; name each result by its case's place and property."""
@@ -405,7 +398,7 @@ def _pyshacl_problems(data: Graph, shapes: Path, wheres: Mapping[URIRef, Where] 
         severity = "warning" if results.value(result, SH.resultSeverity) in (SH.Warning, SH.Info) else "error"
         where = wheres.get(focus) or next((w for iri, w in wheres.items() if str(focus).startswith(str(iri) + "/")),
                                           Where("(case data)"))
-        field_name = _compact(path) if isinstance(path, URIRef) else None
+        field_name = compact_iri(str(path), unknown="<{}>") if isinstance(path, URIRef) else None
         problems.append(Problem(where, f"<{focus}> {field_name}" if field_name else f"<{focus}>",
                                 str(message), severity))
     return sorted(problems, key=str)

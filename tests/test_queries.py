@@ -12,7 +12,8 @@ from kg.cli import main
 from kg.config import ROOT
 from kg.errors import InvalidParameter, NamedQueryError
 from kg import namespaces as ns
-from kg.queries import Parameter, compact_iri, expand_iri, load_library, load_named_query
+from kg.namespaces import compact_iri, expand_iri
+from kg.queries import Parameter, load_library, load_named_query
 from query_api_support import TEST_QUERIES, build_test_store
 
 GOOD_HEADER = """#+ summary: Cases in a mode

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import Blueprint, Response, g, request
 
-from kg.queries import compact_iri
+from kg.namespaces import compact_iri
 from server.ui.language import LANGUAGES, current_language, translate
 from server.ui.reading import iri_of, is_true
 from server.ui.terms import case_path, label, link, local_path

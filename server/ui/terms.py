@@ -10,7 +10,7 @@ from flask import g
 from markupsafe import Markup, escape
 
 from kg.namespaces import COP, ID, ONTOLOGY_IRI, OWL, RDF
-from kg.queries import compact_iri
+from kg.namespaces import compact_iri
 from server.ui.language import pick_language
 from server.ui.reading import select
 
