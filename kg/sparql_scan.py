@@ -3,6 +3,11 @@
 A small tokenizer, not a parser: it skips strings, IRIs and comments the way the SPARQL grammar
 does, so a keyword is only seen where the engine would see one. It is cheap enough to run on
 every request, unlike a full rdflib parse.
+
+It reads keywords as the engine does, which is not as the grammar's tokens would: pyoxigraph matches a
+keyword by its letters alone, with no word boundary after it, so `SERVICEx:admin { … }` calls the
+service x:admin, `SERVICE:{ … }` calls the default prefix's IRI, and `PREFIXx: <…>` declares x:
+(tests/test_security.py runs each such spelling against the engine with a live listener).
 """
 
 from __future__ import annotations
@@ -110,7 +115,7 @@ def _scan_cached(text: str) -> Scan:
 def _scan(text: str) -> Scan:
     # The tokens are not kept: 1024 cached scans of 8 KB of "(((" held over a gigabyte.
     result = Scan()
-    prefixes: dict[str, str] = {}
+    prefixes: dict[str, set[str]] = {}  # every IRI each prefix was declared as, by any reading
     tokens = tokenize(text)
     nesting = parens = operators = 0
     values_depth: int | None = None  # brace depth of the VALUES data block being read
@@ -141,21 +146,29 @@ def _scan(text: str) -> Scan:
             operators += 1
             if operators > MAX_OPERATORS and result.too_long_at is None:
                 result.too_long_at = token.start
+        if token.kind not in ("word", "pname"):
+            continue
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        glued = _glued_keyword(token)
+        if glued is not None:
+            _read_glued(glued, token, following, tokens[i + 2] if i + 2 < len(tokens) else None, prefixes, result,
+                        _starts_an_operation(tokens, i))
         if token.kind != "word":
             continue
         keyword = token.text.upper()
-        following = tokens[i + 1] if i + 1 < len(tokens) else None
         if keyword == "PREFIX" and following is not None and following.kind == "pname":
             target = tokens[i + 2] if i + 2 < len(tokens) else None
             if target is not None and target.kind == "iri":
-                prefixes[following.text[:-1]] = target.text[1:-1]
+                prefixes.setdefault(following.text[:-1], set()).add(target.text[1:-1])
         elif keyword in QUERY_FORMS and result.form is None:
             result.form = keyword
         elif keyword == "FROM":
             result.has_dataset_clause = True
             named = following is not None and following.kind == "word" and following.text.upper() == "NAMED"
             target = tokens[i + 2] if named and i + 2 < len(tokens) else following
-            (result.from_named_graphs if named else result.from_graphs).append(_resolve(target, prefixes))
+            candidates = _resolve(target, prefixes)
+            (result.from_named_graphs if named else result.from_graphs).append(
+                candidates[0] if len(candidates) == 1 else "")
         elif keyword in ("USING", "WITH") and token.depth == 0:
             result.update_dataset_clause = True
         elif keyword in ("SERVICE", "LOAD"):
@@ -163,21 +176,72 @@ def _scan(text: str) -> Scan:
             if j < len(tokens) and tokens[j].kind == "word" and tokens[j].text.upper() == "SILENT":
                 j += 1
             target = tokens[j] if j < len(tokens) else None
-            result.external.append((keyword, _resolve(target, prefixes)))
+            result.external.extend((keyword, iri) for iri in _resolve(target, prefixes))
     return result
 
 
-def _resolve(token: Token | None, prefixes: dict[str, str]) -> str:
-    """Turn an IRI or prefixed-name token into the IRI it names ("" when it is not one)."""
-    if token is None:
-        return ""
-    if token.kind == "iri":
-        return token.text[1:-1]
-    if token.kind == "pname":
+# Keywords the engine also reads glued to what follows them (see the module's docstring), and so must we.
+_GLUED_KEYWORDS = ("SERVICE", "LOAD", "PREFIX")
+
+
+def _glued_keyword(token: Token) -> tuple[str, str] | None:
+    """(keyword, the rest of the token) when a word or prefixed name starts with a keyword it is longer than."""
+    upper = token.text.upper()
+    for keyword in _GLUED_KEYWORDS:
+        if upper.startswith(keyword) and len(upper) > len(keyword):
+            return keyword, token.text[len(keyword):]
+    return None
+
+
+def _starts_an_operation(tokens: list[Token], i: int) -> bool:
+    """Whether tokens[i] stands where an update operation may start: first, after `;`, or after the prologue."""
+    if i == 0:
+        return True
+    previous = tokens[i - 1]
+    if previous.depth != 0:
+        return False
+    if previous.text == ";":
+        return True
+    # The end of a PREFIX p: <iri> or BASE <iri> declaration, however the keyword was spelled.
+    return previous.kind == "iri" and i >= 2 and (tokens[i - 2].kind == "pname" or tokens[i - 2].text.upper() == "BASE")
+
+
+def _read_glued(glued: tuple[str, str], token: Token, following: Token | None, after: Token | None,
+                prefixes: dict[str, set[str]], result: Scan, starts_an_operation: bool) -> None:
+    """Record what the engine would read in a glued keyword: a prefix declaration, or a SERVICE or LOAD target.
+
+    The reading is taken only where the engine could take it, so names that merely start with these letters
+    (a `services:` prefix in a triple pattern) are not mistaken for calls: a SERVICE needs its group `{`
+    right after the target, and LOAD stands only where an update operation starts.
+    A prefix declared more than once keeps every reading: what it might call must all be allowed.
+    """
+    keyword, rest = glued
+    if keyword == "PREFIX":
+        if token.depth == 0 and rest.endswith(":") and following is not None and following.kind == "iri":
+            prefixes.setdefault(rest[:-1], set()).add(following.text[1:-1])
+        return
+    if rest.upper().startswith("SILENT"):
+        rest = rest[len("SILENT"):]
+    if not rest:  # SERVICESILENT or LOADSILENT: the target is the next token
+        group = after
+        target = _resolve(following, prefixes)
+    else:
+        group = following
+        target = _resolve(Token("pname" if ":" in rest else "word", rest, token.start, token.depth), prefixes)
+    if (keyword == "SERVICE" and group is not None and group.text == "{") or (keyword == "LOAD" and starts_an_operation):
+        result.external.extend((keyword, iri) for iri in target)
+
+
+def _resolve(token: Token | None, prefixes: dict[str, set[str]]) -> list[str]:
+    """Every IRI an IRI or prefixed-name token may name: one, or more where its prefix was declared more than
+    once; [""] when it names none (a variable, or something unresolvable), which no allow-list holds."""
+    if token is not None and token.kind == "iri":
+        return [token.text[1:-1]]
+    if token is not None and token.kind == "pname":
         prefix, _, local = token.text.partition(":")
         if prefix in prefixes and "\\" not in local and "%" not in local:
-            return prefixes[prefix] + local
-    return ""  # a variable or something unresolvable: never on an allow-list
+            return sorted(namespace + local for namespace in prefixes[prefix])
+    return [""]
 
 
 def check_external(text: str, allowlist: tuple[str, ...] | list[str]) -> Scan:

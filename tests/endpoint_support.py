@@ -110,10 +110,19 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-class Listener:
-    """A TCP listener on loopback that records every connection made to it (it should record none)."""
+# What an answering Listener replies: one empty solution, so an engine that called it carries on.
+EMPTY_SOLUTION = b'{"head":{"vars":[]},"results":{"bindings":[{}]}}'
 
-    def __init__(self) -> None:
+
+class Listener:
+    """A TCP listener on loopback that records every connection made to it (it should record none).
+
+    With `answer`, it replies as a SPARQL endpoint would (one empty solution), so a test can prove that an
+    unguarded engine really calls a spelling; without, the caller waits for an answer that never comes.
+    """
+
+    def __init__(self, answer: bool = False) -> None:
+        self.answer = answer
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
         self.socket.listen(8)
@@ -135,6 +144,10 @@ class Listener:
                 connection.settimeout(1)
                 try:
                     self.connections.append(connection.recv(4096))
+                    if self.answer:
+                        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n"
+                                           b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                                           % (len(EMPTY_SOLUTION), EMPTY_SOLUTION))
                 except OSError:
                     self.connections.append(b"")
 

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 
+import pyoxigraph as ox
 import pytest
 import requests
 
@@ -67,6 +68,97 @@ def test_service_is_refused_and_never_connects(client, listener, template):
         assert r.status_code == 403 and "SERVICE" in r.json["detail"]
     time.sleep(0.05)  # a connection attempt would have been made before the answer; allow the accept
     assert listener.connections == []
+
+
+# Spellings the engine reads as a call although a keyword scanner would not (pyoxigraph matches a keyword by
+# its letters, with no word boundary after it), and other ways to hide one. {base} is the listener's root;
+# `allowed` is on the guarded app's allow-list, so a guard fooled into reading it would let the call through.
+ALLOWED = "http://allowed.example/"
+HIDDEN_SERVICES = {
+    "glued-prefixed-name": "PREFIX x: <{base}> SELECT * WHERE {{ SERVICEx:admin {{ ?s ?p ?o }} }}",
+    "glued-default-prefix": "PREFIX : <{base}> SELECT * WHERE {{ SERVICE:{{ ?s ?p ?o }} }}",
+    "glued-silent-mixed-case": "PREFIX x: <{base}> SELECT * WHERE {{ sErViCeSiLeNtx:admin {{ ?s ?p ?o }} }}",
+    "glued-prefix-redeclared": f"PREFIX x: <{ALLOWED}> PREFIXx: <{{base}}> SELECT * WHERE {{{{ SERVICE x:sparql {{{{ ?s ?p ?o }}}} }}}}",
+    "declared-prefix-named-service": f"PREFIX service: <{ALLOWED}> PREFIX : <{{base}}> "
+                                     "SELECT * WHERE {{ service:sparql {{ ?s ?p ?o }} }}",
+    "plain-prefix-redeclared": f"PREFIX x: <{ALLOWED}> PREFIX x: <{{base}}> SELECT * WHERE {{{{ SERVICE x:sparql {{{{ }}}} }}}}",
+    "after-a-group": "PREFIX x: <{base}> SELECT * WHERE {{ {{ }}SERVICEx:admin {{ ?s ?p ?o }} }}",
+    "comment-before-target": "PREFIX x: <{base}> SELECT * WHERE {{ SERVICE # why not\n x:admin {{ ?s ?p ?o }} }}",
+    "base-relative": "BASE <{base}> SELECT * WHERE {{ SERVICE <admin> {{ ?s ?p ?o }} }}",
+    "escaped-iri": "SELECT * WHERE {{ SERVICE <http://127.0.0.1\\u003a{port}/admin> {{ ?s ?p ?o }} }}",
+    "in-a-subquery": "PREFIX x: <{base}> SELECT * WHERE {{ {{ SELECT * WHERE {{ SERVICEx:admin {{ ?s ?p ?o }} }} }} }}",
+    "in-optional": "PREFIX x: <{base}> SELECT * WHERE {{ OPTIONAL {{ SERVICEx:admin {{ ?s ?p ?o }} }} }}",
+    "in-union": "PREFIX x: <{base}> SELECT * WHERE {{ {{ }} UNION {{ SERVICE:admin {{ }} }} }}".replace("SERVICE:", "SERVICEx:"),
+}
+HIDDEN_UPDATES = {
+    "glued-load": "PREFIX x: <{base}> LOADx:admin",
+    "glued-load-silent-into": "PREFIX x: <{base}> LOADSILENTx:admin INTO GRAPH <urn:g>",
+    "load-after-an-operation": "PREFIX x: <{base}> CLEAR SILENT GRAPH <urn:none> ; LOADx:admin",
+    "service-in-an-update": "PREFIX x: <{base}> INSERT {{ <urn:a> <urn:b> <urn:c> }} WHERE {{ SERVICEx:admin {{ }} }}",
+}
+
+
+def _spelled(template: str, listener: Listener) -> str:
+    return template.format(base=listener.url.removesuffix("sparql"), port=listener.port)
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN_SERVICES) + sorted(HIDDEN_UPDATES))
+def test_each_hidden_spelling_is_a_real_call_for_the_unguarded_engine(name):
+    # Proves the spelling matters: pyoxigraph itself, with no guard in front, contacts the listener.
+    listener = Listener(answer=True)
+    try:
+        text = _spelled({**HIDDEN_SERVICES, **HIDDEN_UPDATES}[name], listener)
+        engine = ox.Store()
+        try:
+            engine.update(text) if name in HIDDEN_UPDATES else list(engine.query(text))
+        except (OSError, RuntimeError):
+            pass  # a LOAD of a results document fails after the request: the request is what counts
+        deadline = time.monotonic() + 2
+        while not listener.connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert listener.connections, f"{name}: the engine did not call it, so the test proves nothing"
+    finally:
+        listener.close()
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    """An app whose allow-list names a service, so a guard that misread a spelling would let it through."""
+    app = create_app(Settings(store=str(tmp_path_factory.mktemp("guarded") / "store"), token=TOKEN,
+                              service_allowlist=(ALLOWED + "sparql", ALLOWED + "admin")))
+    yield app.test_client()
+    app.extensions["coprokg.store"].close()
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN_SERVICES))
+def test_hidden_service_spellings_are_refused_and_never_connect(guarded, client, listener, name):
+    query = _spelled(HIDDEN_SERVICES[name], listener)
+    for each in (guarded, client):  # allow-list in use; and both backends with none
+        for r in (each.get("/sparql", query_string={"query": query}),
+                  each.post("/sparql", data=query.encode(), content_type="application/sparql-query")):
+            assert r.status_code == 403 and "SERVICE" in r.json["detail"], (name, r.status_code, r.json)
+    time.sleep(0.05)
+    assert listener.connections == []
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN_UPDATES))
+def test_hidden_update_spellings_are_refused_and_never_connect(guarded, client, listener, name):
+    update = _spelled(HIDDEN_UPDATES[name], listener)
+    for each in (guarded, client):
+        r = each.post("/sparql", data={"update": update}, headers=AUTH)
+        assert r.status_code == 403 and ("LOAD" in r.json["detail"] or "SERVICE" in r.json["detail"]), (name, r.json)
+    time.sleep(0.05)
+    assert listener.connections == []
+
+
+@pytest.mark.parametrize("query", [
+    "PREFIX services: <https://example.org/s/> SELECT * WHERE { services:a ?p ?o }",
+    "PREFIX loader: <https://example.org/l/> SELECT * WHERE { ?s loader:step ?o }",
+    "PREFIX prefixes: <https://example.org/p/> SELECT * WHERE { ?s ?p prefixes:x }",
+])
+def test_names_that_merely_start_with_a_keyword_are_not_refused(client, query):
+    r = client.get("/sparql", query_string={"query": query})
+    assert r.status_code == 200, r.json
 
 
 @pytest.mark.parametrize("target", ["{url}", "file:///etc/passwd"])
@@ -197,6 +289,18 @@ def live(tmp_path_factory):
     assert requests.post(f"{server.url}/sparql", data={"update": load_update()}, headers=AUTH).status_code == 204
     yield server.url, server
     server.stop()
+
+
+def test_the_production_server_refuses_every_hidden_spelling_and_never_connects(live, listener):
+    url, _ = live
+    for name, template in HIDDEN_SERVICES.items():
+        r = requests.get(f"{url}/sparql", params={"query": _spelled(template, listener)}, timeout=10)
+        assert r.status_code == 403, name
+    for name, template in HIDDEN_UPDATES.items():
+        r = requests.post(f"{url}/sparql", data={"update": _spelled(template, listener)}, headers=AUTH, timeout=10)
+        assert r.status_code == 403, name
+    time.sleep(0.05)
+    assert listener.connections == []
 
 
 def test_runaway_query_is_killed_at_the_timeout_while_others_are_served(live):
