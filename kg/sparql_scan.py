@@ -16,7 +16,9 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from kg.errors import BadRequest, Forbidden
+import pyoxigraph as ox
+
+from kg.errors import BadRequest, Forbidden, QuerySyntaxError, UpdateSyntaxError
 
 _PN_CHARS_BASE = ("A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d\u2070-\u218f"
                   "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff")
@@ -34,7 +36,7 @@ _TOKEN = re.compile(
     (?P<space>\s+)
   | (?P<comment>\#[^\r\n]*)
   | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*")
-  | (?P<iri><[^<>"{{}}|^`\\\x00-\x20]*>)
+  | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{{4}}|\\U[0-9A-Fa-f]{{8}})*>)
   | (?P<var>[?$][{_PN_CHARS}]+)
   | (?P<bnode>_:[{_PN_CHARS}.]+)
   | (?P<lang>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)
@@ -69,13 +71,25 @@ class Token:
     depth: int  # curly-brace nesting depth at the token
 
 
+@dataclass(frozen=True)
+class External:
+    """One SERVICE or LOAD the engine would perform, and where it stands in the text."""
+
+    keyword: str  # SERVICE or LOAD
+    target: str  # the IRI it would contact ("" when it is a variable or cannot be resolved)
+    silent: bool
+    start: int  # the whole pattern or operation: from the keyword to the end of the SERVICE group or LOAD
+    end: int
+    target_at: tuple[int, int] | None  # the target token's span; None where the target is glued to the keyword
+
+
 @dataclass
 class Scan:
     """What the scanner learned about one query or update."""
 
     form: str | None = None  # SELECT, CONSTRUCT, DESCRIBE, ASK, or None for updates / unknown
     has_dataset_clause: bool = False  # FROM or FROM NAMED: the query names its own dataset
-    external: list[tuple[str, str]] = field(default_factory=list)  # (keyword, target) for SERVICE / LOAD
+    external: list[External] = field(default_factory=list)  # every SERVICE and LOAD, by every reading
     from_graphs: list[str] = field(default_factory=list)  # FROM IRIs ("" when unresolvable)
     from_named_graphs: list[str] = field(default_factory=list)  # FROM NAMED IRIs
     update_dataset_clause: bool = False  # USING or WITH outside any group: the update names its dataset
@@ -151,8 +165,7 @@ def _scan(text: str) -> Scan:
         following = tokens[i + 1] if i + 1 < len(tokens) else None
         glued = _glued_keyword(token)
         if glued is not None:
-            _read_glued(glued, token, following, tokens[i + 2] if i + 2 < len(tokens) else None, prefixes, result,
-                        _starts_an_operation(tokens, i))
+            _read_glued(glued, tokens, i, prefixes, result, len(text))
         if token.kind != "word":
             continue
         keyword = token.text.upper()
@@ -173,11 +186,27 @@ def _scan(text: str) -> Scan:
             result.update_dataset_clause = True
         elif keyword in ("SERVICE", "LOAD"):
             j = i + 1
-            if j < len(tokens) and tokens[j].kind == "word" and tokens[j].text.upper() == "SILENT":
-                j += 1
+            silent = j < len(tokens) and tokens[j].kind == "word" and tokens[j].text.upper() == "SILENT"
+            j += silent
             target = tokens[j] if j < len(tokens) else None
-            result.external.extend((keyword, iri) for iri in _resolve(target, prefixes))
+            _record(result, tokens, i, j + 1, keyword, silent, _resolve(target, prefixes), target, len(text))
     return result
+
+
+def _record(result: Scan, tokens: list[Token], at: int, after_target: int, keyword: str, silent: bool,
+            targets: list[str], target: Token | None, length: int) -> None:
+    """Add a SERVICE or LOAD at tokens[at], with its extent: a SERVICE to the brace closing its group, a LOAD
+    to the `;` that ends its operation (or the end of the text)."""
+    end = length
+    if keyword == "SERVICE":
+        group = tokens[after_target] if after_target < len(tokens) else None
+        if group is not None and group.text == "{":
+            end = next((tok.start + 1 for tok in tokens[after_target + 1:] if tok.text == "}" and tok.depth == group.depth),
+                       length)
+    else:
+        end = next((tok.start for tok in tokens[after_target:] if tok.text == ";" and tok.depth == 0), length)
+    target_at = (target.start, target.start + len(target.text)) if target is not None else None
+    result.external.extend(External(keyword, iri, silent, tokens[at].start, end, target_at) for iri in targets)
 
 
 # Keywords the engine also reads glued to what follows them (see the module's docstring), and so must we.
@@ -206,30 +235,35 @@ def _starts_an_operation(tokens: list[Token], i: int) -> bool:
     return previous.kind == "iri" and i >= 2 and (tokens[i - 2].kind == "pname" or tokens[i - 2].text.upper() == "BASE")
 
 
-def _read_glued(glued: tuple[str, str], token: Token, following: Token | None, after: Token | None,
-                prefixes: dict[str, set[str]], result: Scan, starts_an_operation: bool) -> None:
+def _read_glued(glued: tuple[str, str], tokens: list[Token], i: int, prefixes: dict[str, set[str]], result: Scan,
+                length: int) -> None:
     """Record what the engine would read in a glued keyword: a prefix declaration, or a SERVICE or LOAD target.
 
     The reading is taken only where the engine could take it, so names that merely start with these letters
     (a `services:` prefix in a triple pattern) are not mistaken for calls: a SERVICE needs its group `{`
-    right after the target, and LOAD stands only where an update operation starts.
-    A prefix declared more than once keeps every reading: what it might call must all be allowed.
+    right after the target, and LOAD stands only where an update operation starts. A prefix declared more
+    than once keeps every reading: what it might call must all be allowed.
     """
     keyword, rest = glued
+    token = tokens[i]
+    following = tokens[i + 1] if i + 1 < len(tokens) else None
     if keyword == "PREFIX":
         if token.depth == 0 and rest.endswith(":") and following is not None and following.kind == "iri":
             prefixes.setdefault(rest[:-1], set()).add(following.text[1:-1])
         return
-    if rest.upper().startswith("SILENT"):
+    silent = rest.upper().startswith("SILENT")
+    if silent:
         rest = rest[len("SILENT"):]
     if not rest:  # SERVICESILENT or LOADSILENT: the target is the next token
-        group = after
-        target = _resolve(following, prefixes)
+        after_target, target = i + 2, following
+        targets = _resolve(following, prefixes)
     else:
-        group = following
-        target = _resolve(Token("pname" if ":" in rest else "word", rest, token.start, token.depth), prefixes)
-    if (keyword == "SERVICE" and group is not None and group.text == "{") or (keyword == "LOAD" and starts_an_operation):
-        result.external.extend((keyword, iri) for iri in target)
+        after_target, target = i + 1, None
+        targets = _resolve(Token("pname" if ":" in rest else "word", rest, token.start, token.depth), prefixes)
+    group = tokens[after_target] if after_target < len(tokens) else None
+    if (keyword == "SERVICE" and group is not None and group.text == "{") or (
+            keyword == "LOAD" and _starts_an_operation(tokens, i)):
+        _record(result, tokens, i, after_target, keyword, silent, targets, target, length)
 
 
 def _resolve(token: Token | None, prefixes: dict[str, set[str]]) -> list[str]:
@@ -244,13 +278,21 @@ def _resolve(token: Token | None, prefixes: dict[str, set[str]]) -> list[str]:
     return [""]
 
 
-def check_external(text: str, allowlist: tuple[str, ...] | list[str]) -> Scan:
-    """Scan `text` and refuse SERVICE or LOAD of anything the allow-list does not name.
+def check_external(text: str, allowlist: tuple[str, ...] | list[str], operation: str = "query") -> tuple[Scan, str]:
+    """Scan `text` and refuse SERVICE or LOAD of anything the allow-list does not name; give the text to run.
 
-    Also refuse text nested deeper than MAX_NESTING, before any parser sees it.
+    Under SILENT a refused call is not an error (SPARQL 1.1: a failure under SILENT is not reported): a
+    `SERVICE SILENT` pattern becomes `{}`, the one empty solution a failed silent service yields, and a
+    `LOAD SILENT` operation becomes an update that does nothing. Either way nothing is contacted. A text
+    that does not parse is a syntax error, whatever it mentions, so the refusal comes only after the engine
+    has parsed the text with every refused target replaced by an IRI it cannot fetch. Also refuse text
+    nested deeper than MAX_NESTING, before any parser sees it.
+
+    `operation` is "query" or "update", as the text will be run.
 
     Raises:
-        Forbidden: the text calls SERVICE or LOAD on an endpoint or file that is not allow-listed.
+        QuerySyntaxError, UpdateSyntaxError: the text does not parse (the engine's message, with its position).
+        Forbidden: the text calls SERVICE or LOAD, not under SILENT, on an endpoint or file that is not allow-listed.
         BadRequest: the text nests brackets more than MAX_NESTING deep.
     """
     found = scan(text)
@@ -260,19 +302,76 @@ def check_external(text: str, allowlist: tuple[str, ...] | list[str]) -> Scan:
     if found.too_long_at is not None:
         raise BadRequest(f"{_position(text, found.too_long_at)}: more than {MAX_OPERATORS} patterns and operators "
                          "in a row; split the work, or pass many values through VALUES")
-    external = list(found.external)
-    # The engine does not pre-decode \\u escapes, but read them anyway so no spelling slips past.
+    refused = [call for call in found.external if not _allowed(call.target, allowlist)]
+    silenced = _outermost([call for call in refused if call.silent])
+    # A call inside a silenced one never runs, whatever it names.
+    loud = [call for call in refused if not call.silent
+            and not any(outer.start <= call.start and call.end <= outer.end for outer in silenced)]
+    # The engine does not pre-decode \u escapes, but read them anyway so no spelling slips past; what only
+    # the decoded text shows is refused outright, SILENT or not (its place in the raw text is unknown).
     if "\\u" in text or "\\U" in text:
-        external += scan(_UNICODE_ESCAPE.sub(_decode_escape, text)).external
-    for keyword, target in external:
-        # Only web endpoints can be allow-listed; a file: IRI is refused even if someone lists it.
-        if target not in allowlist or not target.startswith(("http://", "https://")):
-            shown = target or "a variable or relative IRI"
-            raise Forbidden(
-                f"{keyword} {shown} is refused: only endpoints named in COPROKG_SERVICE_ALLOWLIST may be "
-                "contacted, and files never"
-            )
-    return found
+        decoded = [call for call in scan(_UNICODE_ESCAPE.sub(_decode_escape, text)).external
+                   if not _allowed(call.target, allowlist)]
+        if len(decoded) != len(refused):
+            loud = loud or decoded
+    if refused or loud:
+        _parse_first(text, found.external, operation)
+    if loud:
+        shown = loud[0].target or "a variable or relative IRI"
+        raise Forbidden(f"{loud[0].keyword} {shown} is refused: only endpoints named in COPROKG_SERVICE_ALLOWLIST "
+                        "may be contacted, and files never")
+    return found, _silenced(text, silenced) if silenced else text
+
+
+def _allowed(target: str, allowlist: tuple[str, ...] | list[str]) -> bool:
+    # Only web endpoints can be allow-listed; a file: IRI is refused even if someone lists it.
+    return target in allowlist and target.startswith(("http://", "https://"))
+
+
+def _outermost(calls: list[External]) -> list[External]:
+    """The calls not inside another one (a refused SILENT SERVICE may hold others), each span once."""
+    kept: list[External] = []
+    for call in sorted(calls, key=lambda c: (c.start, -c.end)):
+        if not kept or call.start >= kept[-1].end:
+            kept.append(call)
+    return kept
+
+
+def _silenced(text: str, calls: list[External]) -> str:
+    """The text with each of these (outermost, refused, SILENT) calls replaced by what its failure means."""
+    pieces, last = [], 0
+    for call in calls:
+        pieces += [text[last:call.start], "{}" if call.keyword == "SERVICE" else "INSERT DATA {}"]
+        last = call.end
+    return "".join(pieces) + text[last:]
+
+
+def _parse_first(text: str, calls: list[External], operation: str) -> None:
+    """Raise the engine's syntax error if `text` does not parse, without letting it contact anything.
+
+    Every SERVICE and LOAD target is replaced by an IRI of the same length that nothing can fetch, then the engine
+    parses the text on an empty in-memory store. A target glued to its keyword has no span of its own, so
+    such a text is not tried: it is refused as it stands.
+
+    Raises:
+        QuerySyntaxError, UpdateSyntaxError: as the engine reports.
+    """
+    spans = {call.target_at for call in calls}
+    if None in spans:
+        return
+    neutral = text
+    for start, end in sorted(spans, reverse=True):
+        neutral = neutral[:start] + "<a:" + "x" * max(end - start - 4, 1) + ">" + neutral[end:]
+    try:
+        if operation == "update":
+            ox.Store().update(neutral)
+        else:
+            result = ox.Store().query(neutral)
+            del result  # a pyoxigraph result must be dropped on the thread that made it
+    except SyntaxError as e:
+        raise (UpdateSyntaxError if operation == "update" else QuerySyntaxError)(str(e)) from None
+    except (OSError, RuntimeError, ValueError):
+        pass  # it parsed: the unfetchable IRI failed (an ASK or an update runs at once)
 
 
 def _position(text: str, offset: int) -> str:

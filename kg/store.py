@@ -453,7 +453,7 @@ class EmbeddedStore(_StoreBase):
             QuerySyntaxError: the query does not parse.
             Forbidden: the query calls SERVICE on an endpoint that is not allow-listed.
         """
-        found = check_external(sparql, self.allowlist)
+        found, sparql = check_external(sparql, self.allowlist)
         if options.get("default_graph") is not None or found.has_dataset_clause:
             union_default_graph = False  # pyoxigraph would otherwise ignore FROM
         bindings = normalize_substitutions(substitutions)
@@ -513,7 +513,7 @@ class EmbeddedStore(_StoreBase):
         return self._run({"op": "dump", "formats": dict(formats)})
 
     def _query_job(self, sparql, formats, dataset: Dataset, base_iri, substitutions) -> dict:
-        found = check_external(sparql, self.allowlist)
+        found, sparql = check_external(sparql, self.allowlist)
         options: dict = {"base_iri": base_iri}
         if dataset.default_graphs is not None:
             options["default_graph"] = list(dataset.default_graphs)
@@ -541,7 +541,7 @@ class EmbeddedStore(_StoreBase):
             BadRequest: using graphs given for an update that has USING or WITH itself.
         """
         if not checked:
-            check_external(sparql, self.allowlist)
+            sparql = check_external(sparql, self.allowlist, "update")[1]
         sparql = add_using_clauses(sparql, list(using_graphs), list(using_named_graphs))
         with self._write_lock:
             try:
@@ -682,7 +682,7 @@ class RemoteStore(_StoreBase):
         Raises:
             QuerySyntaxError, Forbidden, NotAcceptable, QueryTimeout, StoreUnavailable.
         """
-        check_external(sparql, self.allowlist)
+        sparql = check_external(sparql, self.allowlist)[1]
         sparql = bind_with_values(sparql, normalize_substitutions(substitutions))
         kind = FORM_TO_KIND.get(scan(sparql).form or "")
         if kind is not None and formats.get(kind) is None:
@@ -739,7 +739,7 @@ class RemoteStore(_StoreBase):
             UpdateSyntaxError, Forbidden, BadRequest, StoreUnavailable, QueryTimeout.
         """
         if not checked:
-            check_external(sparql, self.allowlist)
+            sparql = check_external(sparql, self.allowlist, "update")[1]
         using_graphs, using_named_graphs = list(using_graphs), list(using_named_graphs)
         check_using_conflict(sparql, using_graphs, using_named_graphs)
         # Passed on as protocol parameters: some stores (oxigraph serve with a union default graph) refuse USING.
