@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -40,6 +41,7 @@ ENV_TO_FIELD = {
     "COPROKG_MAX_QUERY_BYTES": "max_query_bytes",
     "COPROKG_MAX_UPLOAD_BYTES": "max_upload_bytes",
     "COPROKG_SERVICE_ALLOWLIST": "service_allowlist",
+    "COPROKG_PUBLIC_URL": "public_url",
     "COPROKG_WORKERS": "workers",
     "COPROKG_ONTOLOGY": "ontology",
     "COPROKG_CASES": "cases",
@@ -74,6 +76,10 @@ class Settings:
     # SERVICE / LOAD targets that are allowed; everything else is refused.
     service_allowlist: tuple[str, ...] = ()
     workers: int = 2
+    # Where clients reach the service (e.g. https://kg.example.org behind a proxy): the absolute links the
+    # service writes (the service description, the OpenAPI servers entry) use it, never the Host a client sent.
+    # Unset, they use the address the service listens on.
+    public_url: str | None = None
     ontology: Path = PROJECT_FILES / "ontology" / "coprokg.ttl"
     cases: Path = PROJECT_FILES / "cases"
     queries: Path = PROJECT_FILES / "queries"
@@ -93,6 +99,9 @@ class Settings:
             raise ConfigError(f"COPROKG_UPDATES must be one of {', '.join(UPDATE_MODES)}, not {self.updates!r}")
         if self.token is not None and (self.token != self.token.strip() or not self.token.isprintable()):
             raise ConfigError("COPROKG_TOKEN must not start or end with spaces or hold control characters")
+        if self.public_url is not None and (not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", self.public_url)):
+            raise ConfigError(f"COPROKG_PUBLIC_URL must be an http(s) URL without query or fragment, "
+                              f"such as https://kg.example.org, not {self.public_url!r}")
         exposed = not is_loopback(self.host)
         if self.updates == "on" and self.token is None:
             where = (f"COPROKG_HOST={self.host} is not a loopback address, so anyone who reaches it could write"
@@ -103,6 +112,14 @@ class Settings:
             raise ConfigError(f"COPROKG_TOKEN is shorter than {MIN_EXPOSED_TOKEN_LENGTH} characters, too weak for a "
                               f"writable service on COPROKG_HOST={self.host}, which is not a loopback address; "
                               "use a long random token (e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
+
+    @property
+    def base_url(self) -> str:
+        """The service's own root URL, without a trailing slash: COPROKG_PUBLIC_URL, else where it listens."""
+        if self.public_url is not None:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def read_only(self) -> bool:

@@ -105,7 +105,8 @@ def run_with_json_body(name: str):
 @bp.get("/api/openapi.json")
 def openapi_document():
     """Serve the OpenAPI 3.1 document generated from the query headers."""
-    server_url = request.host_url.rstrip("/") + request.script_root
+    # The configured address, never the Host header a client sent (which anyone can set).
+    server_url = current_app.extensions["coprokg.settings"].base_url + request.script_root
     document = build_openapi(_library().queries.values(), server_url, RESULT_MEDIA_TYPE_TO_FORMAT)
     return current_app.response_class(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/json")
 
@@ -113,7 +114,8 @@ def openapi_document():
 @bp.get("/api/docs")
 def docs_page():
     """Show a readable page documenting every named query (no scripts, no remote assets)."""
-    base = request.host_url.rstrip("/") + request.script_root
+    public_url = current_app.extensions["coprokg.settings"].public_url
+    base = (public_url.rstrip("/") if public_url else "") + request.script_root  # relative links unless configured
     queries = list(_library().queries.values())
     examples = {q.name: f"{base}/api/queries/{q.name}" + _example_query_string(q) for q in queries}
     formats = list(FORMAT_TO_RESULT_MEDIA_TYPE)

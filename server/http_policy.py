@@ -1,7 +1,8 @@
-"""Policies every request passes through: body limits, bearer-token writes, write rate limits, CORS, the access log.
+"""Policies every request passes through: body limits, bearer-token writes, write rate limits, CORS, security
+headers, the access log.
 
-Secrets stay out of the log: the access log writes the method, path, query string, status, size and
-time, never a header or a body, and tokens travel only in the Authorization header.
+Secrets stay out of the log: the access log writes the method, the path, the query string's length (not its
+text, where a careless client may have put a token), status, size and time, never a header or a body.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import math
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +34,34 @@ MAX_TRACKED_CLIENTS = 10_000
 # A problem the server met reading the request's body (a malformed or oversize chunked body, see
 # server/worker.py), left in the environ for the app to answer like any other error.
 INPUT_ERROR_KEY = "coprokg.input_error"
+
+
+# Every response carries these. The pages load scripts, styles, fonts and images from this server only, and
+# nothing inline (a page that must, such as pyLODE's /docs, sets its own policy with the hashes of its
+# inline styles); no other site may frame them, and no page tells the sites it links to where the reader was.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",  # frame-ancestors, for browsers that predate it
+}
+
+
+def content_security_policy(style_sources: list[str] | tuple[str, ...] = ()) -> str:
+    """The Content-Security-Policy header value; `style_sources` (hashes, a nonce) admit exactly those inline styles."""
+    styles = " ".join(("'self'", *style_sources))
+    return ("default-src 'self'; script-src 'self'; style-src " + styles + "; img-src 'self' data:; "
+            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
+
+
+DEFAULT_CSP = content_security_policy()
+
+
+def style_nonce() -> str:
+    """A nonce that admits this response's own <style> elements (the query editor makes one), fresh per request."""
+    if "style_nonce" not in g:
+        g.style_nonce = secrets.token_urlsafe(18)
+    return g.style_nonce
 
 
 class WriteRateLimiter:
@@ -163,12 +193,17 @@ def _after(response: Response) -> Response:
         response.headers["Connection"] = "close"
     if status == 429 and "retry_after" in g:
         response.headers["Retry-After"] = str(g.retry_after)
+    headers = response.headers
+    headers.update(SECURITY_HEADERS)
+    if "Content-Security-Policy" not in headers:
+        nonce = g.get("style_nonce")
+        headers["Content-Security-Policy"] = DEFAULT_CSP if nonce is None else content_security_policy((f"'nonce-{nonce}'",))
     if access_log.isEnabledFor(logging.INFO):
         now = time.perf_counter()
         elapsed = (now - g.get("started", now)) * 1000
-        path = req.full_path if req.query_string else req.path
+        query = f"?<{len(req.query_string)} bytes>" if req.query_string else ""
         length = response.content_length
-        access_log.info('%s "%s %s" %s %s %.1fms', req.remote_addr, req.method, path[:300], status,
+        access_log.info('%s "%s %s%s" %s %s %.1fms', req.remote_addr, req.method, req.path[:300], query, status,
                         length if length is not None else "-", elapsed)
     return response
 

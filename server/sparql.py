@@ -237,7 +237,7 @@ def _description_triples() -> list[ox.Triple]:
     rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
     triples = [
         ox.Triple(service, rdf_type, sd("Service")),
-        ox.Triple(service, sd("endpoint"), ox.NamedNode(request.base_url)),
+        ox.Triple(service, sd("endpoint"), ox.NamedNode(settings.base_url + request.script_root + request.path)),
         ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
         ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
         ox.Triple(service, sd("feature"), sd("BasicFederatedQuery")) if settings.service_allowlist else None,

@@ -136,7 +136,7 @@ class Watchdog:
     def _answer(self, request: _Request, detail: str) -> None:
         """Write the 503 the error handler would have written, then close the connection."""
         body = json.dumps({"error": QueryTimeout.title, "detail": detail}).encode()
-        headers = ["HTTP/1.1 503 SERVICE UNAVAILABLE", "Content-Type: application/json",
+        headers = ["HTTP/1.1 503 SERVICE UNAVAILABLE", "Content-Type: application/json", "X-Content-Type-Options: nosniff",
                    f"Content-Length: {len(body)}", "Connection: close"]
         origin = self._allowed_origin(request.environ.get("HTTP_ORIGIN"))
         if origin is not None:
@@ -149,9 +149,10 @@ class Watchdog:
         except OSError:
             pass  # the client left already
         environ = request.environ
-        path = environ.get("PATH_INFO", "") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+        query = environ.get("QUERY_STRING")
+        path = environ.get("PATH_INFO", "")[:300] + (f"?<{len(query)} bytes>" if query else "")  # as server/http_policy.py
         access_log.info('%s "%s %s" 503 %d %.1fms', environ.get("REMOTE_ADDR"), environ.get("REQUEST_METHOD"),
-                        path[:300], len(body), (time.perf_counter() - request.received) * 1000)
+                        path, len(body), (time.perf_counter() - request.received) * 1000)
 
     def _allowed_origin(self, origin: str | None) -> str | None:
         # The same rule as server/http_policy.py, which cannot run here: no Flask request is active.

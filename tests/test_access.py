@@ -132,6 +132,16 @@ def test_token_never_reaches_the_in_process_log(caplog):
     assert SECRET not in caplog.text
 
 
+def test_a_token_put_in_the_url_by_mistake_stays_out_of_the_access_log(caplog):
+    client = _app(token=SECRET).test_client()
+    with caplog.at_level(logging.INFO, logger="coprokg.access"):
+        client.get("/sparql", query_string={"query": "ASK {}", "access_token": SECRET})
+    lines = [record.getMessage() for record in caplog.records if record.name == "coprokg.access"]
+    assert len(lines) == 1 and SECRET not in lines[0]
+    length = len(f"query=ASK+%7B%7D&access_token={SECRET}")
+    assert f'"GET /sparql?<{length} bytes>" 200' in lines[0]  # the path and the query's length, not its text
+
+
 def test_token_never_reaches_the_production_log(tmp_path):
     """`coprokg serve` (gunicorn, writer process, access log) with writes right and wrong, then its whole log read."""
     path = tmp_path / "store"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -247,6 +248,61 @@ def test_unicode_escapes_do_not_hide_service():
 def test_files_are_refused_even_when_allow_listed():
     with pytest.raises(Forbidden):
         check_external("LOAD <file:///etc/passwd>", ("file:///etc/passwd",), "update")
+
+
+# --- headers, and nothing taken from the Host header ------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/ontology", "/modes", "/cases", "/api/docs", "/api/queries", "/sparql",
+                                  "/healthz", "/no-such-page"])
+def test_every_response_carries_the_security_headers(client, path):
+    r = client.get(path)
+    policy = r.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy and "object-src 'none'" in policy
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_query_page_admits_its_editor_styles_by_a_fresh_nonce(client):
+    policies = [client.get("/").headers["Content-Security-Policy"] for _ in range(2)]
+    nonces = [re.search(r"'nonce-([^']+)'", policy).group(1) for policy in policies]
+    assert nonces[0] != nonces[1]
+    page = client.get("/")
+    nonce = re.search(r"'nonce-([^']+)'", page.headers["Content-Security-Policy"]).group(1)
+    assert f'"cspNonce": "{nonce}"' in page.get_data(as_text=True)
+
+
+EVIL_HOST = "evil.example"
+
+
+def test_the_host_header_is_never_reflected(client):
+    host = {"Host": EVIL_HOST}
+    for path, headers in (("/api/docs", host), ("/api/openapi.json", host),
+                          ("/sparql", {**host, "Accept": "text/turtle"}), ("/sparql", {**host, "Accept": "text/html"})):
+        r = client.get(path, headers=headers)
+        assert r.status_code in (200, 303), (path, r.status_code)
+        assert EVIL_HOST not in r.get_data(as_text=True) and EVIL_HOST not in r.headers.get("Location", ""), path
+    servers = client.get("/api/openapi.json", headers=host).json["servers"]
+    assert servers == [{"url": "http://127.0.0.1:8000"}]
+
+
+def test_links_use_the_configured_public_url(tmp_path):
+    app = create_app(Settings(store=str(tmp_path / "store"), public_url="https://kg.example.org/"))
+    client = app.test_client()
+    assert client.get("/api/openapi.json").json["servers"] == [{"url": "https://kg.example.org"}]
+    description = client.get("/sparql", headers={"Accept": "application/n-triples", "Host": EVIL_HOST}).get_data(as_text=True)
+    assert "<https://kg.example.org/sparql>" in description and EVIL_HOST not in description
+    app.extensions["coprokg.store"].close()
+
+
+@pytest.mark.parametrize("path", ["/ontology/a%20b", "/ontology/a%0D%0ASet-Cookie:%20x=1", "/id/case/x%20y",
+                                  "/id/case/%0Aevil"])
+def test_a_name_no_iri_can_hold_is_a_404_not_a_crash(client, path):
+    r = client.get(path, headers={"Accept": "text/turtle"})
+    # Either the route does not match (a line break) or the name is refused: a 404 in words, never a 500.
+    assert r.status_code == 404 and r.json["error"] == "Not Found" or "not valid in an IRI" in r.json["detail"]
+    assert r.status_code == 404 and "Set-Cookie" not in r.headers
 
 
 # --- writes need the token -----------------------------------------------------------------------------

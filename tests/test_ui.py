@@ -44,6 +44,7 @@ def browser():
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
                  f"--user-data-dir={profile}", "--window-size=1400,1000", "--lang=en-GB"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations are reported there
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     yield driver
@@ -221,3 +222,16 @@ def test_mechanism_picture_and_case_page(browser, base_url, shipped_store):
     open_page(browser, base_url + "/docs?lang=en")
     assert browser.find_elements(By.CSS_SELECTOR, "h1, h2")
     screenshot(browser, "12-docs")
+
+
+def test_no_page_breaks_the_content_security_policy(browser, base_url):
+    # The policy forbids inline scripts and styles: a page that used one would be reported in the console.
+    browser.get_log("browser")  # drop what earlier tests left
+    for path in ("/", "/ontology", "/ontology/CoproductionCase", "/mechanisms", "/modes", "/cases", "/government",
+                 "/docs", "/api/docs", "/ontology#CoproductionCase"):
+        open_page(browser, base_url + path)
+    open_page(browser, base_url + "/")
+    wait(browser, EC.element_to_be_clickable((By.ID, "run"))).click()
+    wait(browser, EC.presence_of_element_located((By.CSS_SELECTOR, "#results-table tbody tr")))
+    violations = [entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]]
+    assert violations == []

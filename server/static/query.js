@@ -6,7 +6,7 @@
   const T = (key) => config.strings[key] || key;
   const $ = (id) => document.getElementById(id);
   const state = { vars: [], rows: [], raw: "", sortColumn: null, sortAscending: true, page: 0, pageSize: 25 };
-  const editor = CoproEditor.create($("editor"), config.starter, run);
+  const editor = CoproEditor.create($("editor"), config.starter, run, config.cspNonce);
   window.coproEditor = editor; // the browser tests read and set the query through this
 
   // --- named queries as one-click examples -------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 
 from kg.namespaces import COP, ID, PREFIXES
+from server.http_policy import style_nonce
 from server.ui.blueprint import bp
 from server.ui.language import translate
 
@@ -30,5 +31,6 @@ def query_page():
         "prefixes": PREFIXES,
         "localPaths": [[str(COP), "/ontology/"], [str(ID), "/id/"]],
         "strings": {key: translate(key) for key in QUERY_SCRIPT_STRINGS},
+        "cspNonce": style_nonce(),  # the editor's <style> element needs it (server/http_policy.py)
     }
     return render_template("query.html", config=config, prefixes=PREFIXES, active="ui.query_page")

@@ -65,13 +65,25 @@ def negotiate() -> str:
 @bp.get("/ontology/<name>")
 def ontology_term(name: str):
     """Describe one ontology term (https://w3id.org/coprokg/ontology#name)."""
-    return describe(ox.NamedNode(str(COP[name])))
+    return describe(_named(str(COP), name))
 
 
 @bp.get("/id/<path:rest>")
 def data_resource(rest: str):
     """Describe one case-data resource (https://w3id.org/coprokg/id/rest)."""
-    return describe(ox.NamedNode(str(ID[rest])))
+    return describe(_named(str(ID), rest))
+
+
+def _named(namespace: str, name: str) -> ox.NamedNode:
+    """The IRI of `name` in `namespace`.
+
+    Raises:
+        NotFound: `name` cannot be part of an IRI (a space, a line break): no resource can have it.
+    """
+    try:
+        return ox.NamedNode(namespace + name)
+    except ValueError:
+        raise NotFound(f"no resource can be named {name!r}: it is not valid in an IRI") from None
 
 
 @bp.get("/resource")

@@ -7,13 +7,15 @@ import { StreamLanguage } from "@codemirror/language";
 import { sparql } from "@codemirror/legacy-modes/mode/sparql";
 import { setDiagnostics } from "@codemirror/lint";
 
-/** Create an editor in `parent` holding `doc`; Ctrl/Cmd-Enter calls onRun. */
-export function create(parent, doc, onRun) {
+/** Create an editor in `parent` holding `doc`; Ctrl/Cmd-Enter calls onRun. `nonce` is the page's
+ * Content-Security-Policy nonce: CodeMirror puts its styles in a <style> element, which the policy admits
+ * only with it. */
+export function create(parent, doc, onRun, nonce = "") {
   const runKey = Prec.highest(keymap.of([{ key: "Mod-Enter", run: () => { onRun(); return true; } }]));
   const view = new EditorView({
     doc,
     parent,
-    extensions: [basicSetup, runKey, StreamLanguage.define(sparql), EditorView.lineWrapping],
+    extensions: [basicSetup, runKey, StreamLanguage.define(sparql), EditorView.lineWrapping, EditorView.cspNonce.of(nonce)],
   });
   return {
     view,
