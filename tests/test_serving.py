@@ -198,7 +198,7 @@ def test_every_worker_reads_a_write_as_soon_as_it_is_answered(production):
         for reader in readers:
             reader.join()
         assert answers == [True] * 4
-    answered_by = set(re.findall(r"\[(\d+)\] coprokg\.access \S+ \"GET /sparql\?query=ASK", production.output))
+    answered_by = set(re.findall(r"\[(\d+)\] coprokg\.access \S+ \"GET /sparql\?<", production.output))
     assert len(answered_by) == 2
 
 
