@@ -325,11 +325,53 @@ SHEET_TO_CASE_FIELD = {"observations": "observations", "evidence": "evidence", "
                        "performance": "performance", "actors": "actors"}
 
 
+# Bounds on a workbook, checked before any of it is parsed: an .xlsx is a zip of XML, so a small file can
+# declare a sheet of 17 billion cells, expand a thousandfold, or hold one enormous string. Real case
+# workbooks are far inside these (the shipped cases make a workbook of about 20 KB).
+MAX_WORKBOOK_BYTES = 50_000_000  # the .xlsx file itself
+MAX_WORKBOOK_EXPANDED_BYTES = 100_000_000  # all its parts, uncompressed, as the zip declares them
+MAX_SHARED_STRINGS_BYTES = 20_000_000  # the table of every text cell, uncompressed
+MAX_WORKBOOK_PARTS = 1000
+MAX_SHEET_ROWS = 100_000
+MAX_SHEET_COLUMNS = 200
+MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell
+
+
+def workbook_limit_problem(path: Path, display: str) -> Problem | None:
+    """The first bound (above) the workbook at `path` breaks, as a problem naming the limit; None if it keeps them all.
+
+    The sizes are the zip's declared ones, which are what reading can produce: Python's zip reader stops
+    at a member's declared size and fails on a member that holds more.
+    """
+    size = path.stat().st_size
+    if size > MAX_WORKBOOK_BYTES:
+        return Problem(Where(display), None, f"workbook is {size:,} bytes; the limit is {MAX_WORKBOOK_BYTES:,}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as e:
+        return Problem(Where(display), None, f"not a readable .xlsx workbook ({_first_line(e)})")
+    if len(parts) > MAX_WORKBOOK_PARTS:
+        return Problem(Where(display), None, f"workbook has {len(parts):,} parts; the limit is {MAX_WORKBOOK_PARTS:,}")
+    expanded = sum(part.file_size for part in parts)
+    if expanded > MAX_WORKBOOK_EXPANDED_BYTES:
+        return Problem(Where(display), None, f"workbook expands to {expanded:,} bytes; the limit is "
+                                             f"{MAX_WORKBOOK_EXPANDED_BYTES:,} (a zip bomb, or far more than case data)")
+    for part in parts:
+        if part.filename.lower().endswith("sharedstrings.xml") and part.file_size > MAX_SHARED_STRINGS_BYTES:
+            return Problem(Where(display), None, f"workbook's text cells take {part.file_size:,} bytes; the limit "
+                                                 f"is {MAX_SHARED_STRINGS_BYTES:,}")
+    return None
+
+
 def read_xlsx(path: Path, display: str | None = None) -> tuple[list[Node], list[Problem]]:
-    """Read a workbook (one sheet per table) into one located document per case."""
+    """Read a workbook (one sheet per table) into one located document per case, within the bounds above."""
     from openpyxl import load_workbook
 
     display = display or display_name(path)
+    too_big = workbook_limit_problem(path, display)
+    if too_big is not None:
+        return [], [too_big]
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
@@ -360,10 +402,20 @@ def read_xlsx(path: Path, display: str | None = None) -> tuple[list[Node], list[
 def _sheet_rows(sheet, display: str, problems: list[Problem]) -> list[tuple[Where, dict[str, Node]]]:
     """Read a sheet's non-empty rows as (place, column -> Node), after checking its header row."""
     allowed = SHEET_COLUMNS[sheet.title]
-    rows = sheet.iter_rows(values_only=True)
-    header = next(rows, None)
+    # The sheet's declared dimension (A1:XFD1048576 costs nothing to write) would have every row padded to
+    # it; forget it and read the cells that are really there.
+    sheet.reset_dimensions()
+    header = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
     if header is None:
         return []
+    while header and (header[-1] is None or str(header[-1]).strip() == ""):
+        header = header[:-1]
+    if len(header) > MAX_SHEET_COLUMNS:
+        problems.append(Problem(Where(display, sheet=sheet.title, row=1), None,
+                                f"{len(header):,} columns; the limit is {MAX_SHEET_COLUMNS}"))
+        return []
+    # Only the header's columns are read: a cell far to the right (column XFD) pads no row out to it.
+    rows = sheet.iter_rows(min_row=2, values_only=True, max_col=max(len(header), 1))
     columns: list[tuple[int, str, str | None]] = []  # (index, field, language)
     for index, title in enumerate(header):
         if title is None or str(title).strip() == "":
@@ -377,9 +429,18 @@ def _sheet_rows(sheet, display: str, problems: list[Problem]) -> list[tuple[Wher
         columns.append((index, name, lang or None))
     out = []
     for number, values in enumerate(rows, start=2):
+        if number > MAX_SHEET_ROWS + 1:
+            problems.append(Problem(Where(display, sheet=sheet.title, row=number), None,
+                                    f"more than {MAX_SHEET_ROWS:,} rows; the limit is {MAX_SHEET_ROWS:,} a sheet"))
+            break
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
         where = Where(display, sheet=sheet.title, row=number)
+        long_cell = next((i for i, v in enumerate(values) if isinstance(v, str) and len(v) > MAX_CELL_CHARS), None)
+        if long_cell is not None:
+            problems.append(Problem(where, None, f"the cell in column {long_cell + 1} holds {len(values[long_cell]):,} "
+                                                 f"characters; the limit is {MAX_CELL_CHARS:,}"))
+            continue
         record: dict[str, Node] = {}
         for index, name, lang in columns:
             value = values[index] if index < len(values) else None
