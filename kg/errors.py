@@ -87,6 +87,12 @@ class QueryEvaluationError(KGError):
     title = "Query evaluation failed"
 
 
+class Unsupported(KGError):
+    """The store cannot do what was asked (a remote engine that offers no way to it); the message says what."""
+
+    title = "Not supported by this store"
+
+
 class QueryTimeout(KGError):
     title = "Query timed out"
 

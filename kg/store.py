@@ -30,6 +30,7 @@ from kg.errors import (
     QuerySyntaxError,
     QueryTimeout,
     StoreUnavailable,
+    Unsupported,
     UpdateSyntaxError,
 )
 from kg.query_worker import Cancelled, ChunkWriter, kind_of, run_job
@@ -660,6 +661,17 @@ class RemoteStore(_StoreBase):
         return response
 
     def _request_query(self, sparql: str, kind: str | None, dataset: Dataset, stream: bool, base_iri=None):
+        """Send a query with its dataset as protocol parameters.
+
+        Raises:
+            Unsupported: the store's own default graph was asked for, which the protocol cannot name.
+        """
+        if dataset.default_graphs == (None,):
+            # default-graph-uri names graphs by IRI only; with the remote's default graph the union of all
+            # (as CoproKG needs it), its own default graph is out of SPARQL's reach. Never answer the union.
+            # (Beside named graphs, as inferred=false asks, it is left out: CoproKG writes only named graphs.)
+            raise Unsupported("a remote store's own default graph cannot be read through its SPARQL endpoint; "
+                              "read /store?union for every graph, or ?graph=IRI for one")
         if not dataset.given:
             # Stores whose default graph is the union may ignore FROM; the protocol's parameters they obey.
             found = scan(sparql)

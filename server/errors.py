@@ -29,6 +29,7 @@ ERROR_TO_STATUS: dict[type[KGError], int] = {
     errors.URITooLong: 414,
     errors.UnsupportedMediaType: 415,
     errors.TooManyRequests: 429,
+    errors.Unsupported: 501,
     errors.QueryTimeout: 503,
     errors.StoreUnavailable: 503,
     # The server's own files or set-up are at fault, not the request.

@@ -1,8 +1,9 @@
-"""Blueprint "graph_store": the SPARQL 1.1 Graph Store HTTP Protocol at /store (?graph=IRI or ?default).
+"""Blueprint "graph_store": the SPARQL 1.1 Graph Store HTTP Protocol at /store (?graph=IRI, ?default, ?union).
 
-GET ?default answers what queries see as the default graph: the union of every graph. PUT, POST and
-DELETE ?default change the store's own default graph, which is part of that union. A GET of /store
-with no parameter returns the whole dataset as N-Quads or TriG.
+?default is the store's own default graph, as the protocol (section 5) defines it, so PUT then GET
+?default gives back what was put, whatever the named graphs hold. What queries see as their default
+graph, the union of every graph, is read (never written) as ?union. A GET of /store with no parameter
+returns the whole dataset as N-Quads or TriG.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
 from kg.errors import BadRequest, NotFound
-from kg.store import parse_upload
+from kg.store import Dataset, parse_upload
 from server.conneg import choose_formats, require
 from server.http_policy import require_token
 from server.sparql import respond
@@ -27,22 +28,23 @@ def _store():
     return current_app.extensions["coprokg.store"]
 
 
-def _target() -> tuple[bool, str | None]:
-    """Which graph the request names: (named?, IRI); (False, None) is the default graph.
+def _target(*, writing: bool = False) -> tuple[str, str | None]:
+    """Which graph the request names: ("graph", IRI), ("default", None) or ("union", None).
 
     Raises:
-        BadRequest: both or neither of ?graph and ?default, or a graph name that is not an absolute IRI.
+        BadRequest: not exactly one of ?graph, ?default and ?union; a graph name that is not an absolute IRI;
+            a write to ?union, which is a view of every graph, not a graph of its own.
     """
     graphs = request.args.getlist("graph")
-    has_default = "default" in request.args
-    if len(graphs) > 1 or (graphs and has_default):
-        raise BadRequest("name one graph: either ?graph=IRI or ?default")
-    if not graphs and not has_default:
-        raise BadRequest("name the graph with ?graph=IRI or ?default (GET /store alone returns the whole dataset)")
-    if has_default:
-        return False, None
+    named = [name for name in ("default", "union") if name in request.args]
+    if len(graphs) + len(named) != 1:
+        raise BadRequest("name one graph: ?graph=IRI, ?default or ?union (GET /store alone returns the whole dataset)")
+    if named == ["union"] and writing:
+        raise BadRequest("?union is every graph seen as one, for reading; write to ?default or to ?graph=IRI")
+    if named:
+        return named[0], None
     try:
-        return True, ox.NamedNode(graphs[0]).value
+        return "graph", ox.NamedNode(graphs[0]).value
     except ValueError as e:
         raise BadRequest(f"graph={graphs[0]!r} is not an absolute IRI: {e}") from None
 
@@ -54,13 +56,15 @@ def get_graph():
         formats = choose_formats(request.args.getlist("format"), kinds=("dataset",))
         require(formats, "dataset")
         return respond(_store().export(formats))
-    named, graph = _target()
+    kind, graph = _target()
     formats = choose_formats(request.args.getlist("format"), kinds=("graph",))
     require(formats, "graph")
-    if named and not _store().has_graph(graph):
+    if kind == "graph" and not _store().has_graph(graph):
         raise NotFound(f"no graph named {graph}")
-    if named:
+    if kind == "graph":
         output = _store().execute(GRAPH_CONSTRUCT, formats, substitutions={"graph": ox.NamedNode(graph)})
+    elif kind == "default":
+        output = _store().execute(DEFAULT_CONSTRUCT, formats, dataset=Dataset(default_graphs=(None,)))
     else:
         output = _store().execute(DEFAULT_CONSTRUCT, formats)
     return respond(output)
@@ -68,7 +72,8 @@ def get_graph():
 
 def _upload(replace: bool) -> Response:
     require_token()
-    named, graph = _target()
+    kind, graph = _target(writing=True)
+    named = kind == "graph"
     if not request.mimetype:
         raise BadRequest("send the graph with a Content-Type such as text/turtle or application/n-triples")
     existed = _store().has_graph(graph) if named else True
@@ -93,7 +98,8 @@ def post_graph():
 def delete_graph():
     """Delete a graph (or empty the default graph)."""
     require_token()
-    named, graph = _target()
+    kind, graph = _target(writing=True)
+    named = kind == "graph"
     if named and not _store().has_graph(graph):
         raise NotFound(f"no graph named {graph}")
     _store().drop_graph(graph)
