@@ -8,8 +8,10 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kg.errors import ConfigError
+from kg.store_auth import StoreAuth
 
 ROOT = Path(__file__).resolve().parent.parent
 # The ontology, shapes, named queries and shipped cases sit beside the package in a source checkout (or an
@@ -33,6 +35,7 @@ ENV_TO_FIELD = {
     "COPROKG_HOST": "host",
     "COPROKG_PORT": "port",
     "COPROKG_STORE": "store",
+    "COPROKG_STORE_AUTH": "store_auth",
     "COPROKG_TOKEN": "token",
     "COPROKG_UPDATES": "updates",
     "COPROKG_WRITE_RATE": "write_rate",
@@ -64,6 +67,9 @@ class Settings:
     port: int = 8000
     # A directory (embedded Oxigraph store) or "sparql:QUERY_URL[,UPDATE_URL]".
     store: str = field(default_factory=default_store)
+    # Credentials for a remote store: bearer:TOKEN, basic:USER:PASSWORD or digest:USER:PASSWORD (kg/store_auth.py).
+    # Never shown by repr(), never part of the store URL.
+    store_auth: str | None = field(default=None, repr=False)
     # Writes need this bearer token; None means the service is read-only. Never shown by repr().
     token: str | None = field(default=None, repr=False)
     updates: str = "auto"  # one of UPDATE_MODES
@@ -88,12 +94,17 @@ class Settings:
     def is_remote(self) -> bool:
         return self.store.startswith("sparql:")
 
+    @property
+    def remote_auth(self) -> StoreAuth | None:
+        """The parsed credentials for the remote store, if any are set."""
+        return StoreAuth.parse(self.store_auth) if self.store_auth is not None else None
+
     def __post_init__(self) -> None:
         """Refuse combinations that would expose writes (messages never include the token).
 
         Raises:
-            ConfigError: an unknown COPROKG_UPDATES, writes asked for without a token, or a short token on a
-                non-loopback address.
+            ConfigError: an unknown COPROKG_UPDATES, writes asked for without a token, a short token on a
+                non-loopback address, or malformed COPROKG_STORE_AUTH.
         """
         if self.updates not in UPDATE_MODES:
             raise ConfigError(f"COPROKG_UPDATES must be one of {', '.join(UPDATE_MODES)}, not {self.updates!r}")
@@ -102,6 +113,8 @@ class Settings:
         if self.public_url is not None and (not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", self.public_url)):
             raise ConfigError(f"COPROKG_PUBLIC_URL must be an http(s) URL without query or fragment, "
                               f"such as https://kg.example.org, not {self.public_url!r}")
+        if self.store_auth is not None:
+            StoreAuth.parse(self.store_auth)
         exposed = not is_loopback(self.host)
         if self.updates == "on" and self.token is None:
             where = (f"COPROKG_HOST={self.host} is not a loopback address, so anyone who reaches it could write"
@@ -212,6 +225,10 @@ def _coerce(source: str, type_name: str, value: object) -> object:
 def _check_store(source: str, value: str) -> None:
     if value.startswith("sparql:"):
         urls = value.removeprefix("sparql:").split(",")
+        if any("@" in urlsplit(u).netloc for u in urls):
+            # The value is not repeated: it holds a password.
+            raise ConfigError(f"{source}: the remote store URL must not hold credentials (user:password@); "
+                              "give them in COPROKG_STORE_AUTH, e.g. digest:USER:PASSWORD")
         if not 1 <= len(urls) <= 2 or not all(u.startswith(("http://", "https://")) for u in urls):
             raise ConfigError(
                 f"{source} must be a directory or sparql:QUERY_URL[,UPDATE_URL] with http(s) URLs, not {value!r}"

@@ -101,6 +101,12 @@ class StoreUnavailable(KGError):
     title = "Store unavailable"
 
 
+class StoreRefused(StoreUnavailable):
+    """The remote store answered 401 or 403: CoproKG's credentials for it are missing, wrong or not enough."""
+
+    title = "Remote store refused the request"
+
+
 class ReasoningError(KGError):
     """The OWL reasoner (reasonable or HermiT) failed, or found the ontology + cases inconsistent."""
 

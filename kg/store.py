@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING
 import pyoxigraph as ox
 
 from kg.config import Settings
+from kg.store_auth import StoreAuth
 from kg.errors import (
     BadRequest,
     KGError,
@@ -29,6 +30,7 @@ from kg.errors import (
     QueryEvaluationError,
     QuerySyntaxError,
     QueryTimeout,
+    StoreRefused,
     StoreUnavailable,
     Unsupported,
     UpdateSyntaxError,
@@ -621,13 +623,14 @@ class RemoteStore(_StoreBase):
     """
 
     def __init__(self, query_url: str, update_url: str | None = None, *, allowlist: tuple[str, ...] = (),
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, auth: StoreAuth | None = None) -> None:
         super().__init__(allowlist=allowlist, timeout=timeout)
         import requests  # only remote stores need an HTTP client
 
         self._requests = requests
         self.query_url = query_url
         self.update_url = update_url or query_url
+        self.auth = auth
         self._local = threading.local()
 
     @classmethod
@@ -642,6 +645,8 @@ class RemoteStore(_StoreBase):
         if session is None:
             session = self._local.session = self._requests.Session()
             session.headers["User-Agent"] = "CoproKG"
+            if self.auth is not None:
+                session.auth = self.auth.for_requests()  # one per session: digest keeps its nonce count there
         return session
 
     def _post(self, url: str, *, data, headers: dict, stream: bool = False):
@@ -652,6 +657,9 @@ class RemoteStore(_StoreBase):
             raise QueryTimeout(f"the remote store did not answer within {self.timeout:g} s") from e
         except self._requests.RequestException as e:
             raise StoreUnavailable(f"cannot reach the remote store at {url}: {e}") from e
+        if response.status_code in (401, 403):
+            response.close()
+            raise StoreRefused(_refusal(url, response.status_code, self.auth))
         if response.status_code >= 400:
             detail = response.text[:2000].strip()
             response.close()
@@ -796,6 +804,17 @@ class RemoteStore(_StoreBase):
             session.close()
 
 
+def _refusal(url: str, status: int, auth: StoreAuth | None) -> str:
+    """Say which URL refused and what to change, naming the credentials' scheme but never their content."""
+    if auth is None:
+        advice = "no credentials were sent; set COPROKG_STORE_AUTH (bearer:TOKEN, basic:USER:PASSWORD or digest:USER:PASSWORD)"
+    elif status == 401:
+        advice = f"it did not accept the {auth.scheme} credentials of COPROKG_STORE_AUTH"
+    else:
+        advice = f"the {auth.scheme} credentials of COPROKG_STORE_AUTH are not allowed to do this there"
+    return f"the remote store at {url} refused the request ({status} {'Unauthorized' if status == 401 else 'Forbidden'}): {advice}"
+
+
 def _with_base(sparql: str, base_iri: str | None) -> str:
     """Give a remote store our base IRI by a leading BASE (a later BASE in the text still wins).
 
@@ -857,7 +876,7 @@ def open_store(settings: Settings):
     """Open the store named by settings.store for direct use (CLI, import, tests): no worker processes."""
     if settings.is_remote:
         return RemoteStore.from_setting(settings.store, allowlist=settings.service_allowlist,
-                                        timeout=settings.query_timeout)
+                                        timeout=settings.query_timeout, auth=settings.remote_auth)
     return EmbeddedStore(settings.store, allowlist=settings.service_allowlist, timeout=settings.query_timeout)
 
 

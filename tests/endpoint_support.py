@@ -8,6 +8,8 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -163,3 +165,24 @@ def backend_store(request, tmp_path_factory, name: str) -> str:
         return str(tmp_path_factory.mktemp(name) / "store")
     url = request.getfixturevalue("oxigraph_server")
     return f"sparql:{url}/query,{url}/update"
+
+
+@contextmanager
+def basic_auth_front(target: str, user: str, password: str) -> Iterator[str]:
+    """A small real HTTP server that asks for HTTP basic credentials, as a reverse proxy in front of a
+    store would, and passes the requests it accepts on to `target` (a real `oxigraph serve`)."""
+    from werkzeug.wrappers import Request, Response
+
+    from tests.live_server import live_server
+
+    @Request.application
+    def front(request: Request) -> Response:
+        given = request.authorization
+        if given is None or given.type != "basic" or (given.username, given.password) != (user, password):
+            return Response(status=401, headers={"WWW-Authenticate": 'Basic realm="store"'})
+        answer = requests.request(request.method, f"{target}{request.path}", data=request.get_data(), timeout=30,
+                                  headers={k: v for k, v in request.headers.items() if k in ("Content-Type", "Accept")})
+        return Response(answer.content, status=answer.status_code, content_type=answer.headers.get("Content-Type"))
+
+    with live_server(front) as url:
+        yield url
