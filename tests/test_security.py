@@ -89,7 +89,7 @@ HIDDEN_SERVICES = {
     "escaped-iri": "SELECT * WHERE {{ SERVICE <http://127.0.0.1\\u003a{port}/admin> {{ ?s ?p ?o }} }}",
     "in-a-subquery": "PREFIX x: <{base}> SELECT * WHERE {{ {{ SELECT * WHERE {{ SERVICEx:admin {{ ?s ?p ?o }} }} }} }}",
     "in-optional": "PREFIX x: <{base}> SELECT * WHERE {{ OPTIONAL {{ SERVICEx:admin {{ ?s ?p ?o }} }} }}",
-    "in-union": "PREFIX x: <{base}> SELECT * WHERE {{ {{ }} UNION {{ SERVICE:admin {{ }} }} }}".replace("SERVICE:", "SERVICEx:"),
+    "in-union": "PREFIX x: <{base}> SELECT * WHERE {{ {{ }} UNION {{ SERVICEx:admin {{ }} }} }}",
 }
 HIDDEN_UPDATES = {
     "glued-load": "PREFIX x: <{base}> LOADx:admin",
