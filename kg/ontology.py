@@ -1,9 +1,15 @@
-"""Load the ontology's Turtle source, write its release artefacts and classify it with HermiT."""
+"""Load the ontology's Turtle source, write its release artefacts and classify it with HermiT or Pellet."""
 
 from __future__ import annotations
 
+import functools
+import glob
 import os
+import re
+import shutil
+import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,13 +71,13 @@ def build_artefacts(source: Path) -> list[Path]:
 
 
 @dataclass
-class HermitResult:
-    """What one HermiT run produced: the owlready2 World holding asserted + inferred facts."""
+class ReasonerResult:
+    """What one reasoner run produced: the owlready2 World holding asserted + inferred facts."""
 
     world: object  # owlready2.World; typed loosely so importing this module does not import owlready2
 
     def unsatisfiable_classes(self) -> list[str]:
-        """List the IRIs of classes HermiT found unsatisfiable (other than owl:Nothing)."""
+        """List the IRIs of classes the reasoner found unsatisfiable (other than owl:Nothing)."""
         return sorted(c.iri for c in self.world.inconsistent_classes() if c.iri != "http://www.w3.org/2002/07/owl#Nothing")
 
     def types_of(self, iri: str) -> set[str]:
@@ -90,7 +96,7 @@ class HermitResult:
 
 
 def run_hermit(sources: Iterable[Path | Graph], *, infer_property_values: bool = True,
-               ignore_unsupported_datatypes: bool = False) -> HermitResult:
+               ignore_unsupported_datatypes: bool = False) -> ReasonerResult:
     """Load RDF/XML files or rdflib graphs into a fresh owlready2 World and classify them with HermiT.
 
     Pass the ontology's RDF/XML artefact (ontology/build/coprokg.owl) or its graph first, then any
@@ -105,8 +111,83 @@ def run_hermit(sources: Iterable[Path | Graph], *, infer_property_values: bool =
     """
     import owlready2  # deferred: it starts a quadstore and looks for Java on import
 
+    return _run("HermiT", sources, lambda world: owlready2.sync_reasoner_hermit(
+        world, infer_property_values=infer_property_values, debug=0,
+        ignore_unsupported_datatypes=ignore_unsupported_datatypes))
+
+
+def run_pellet(sources: Iterable[Path | Graph], *, infer_property_values: bool = True) -> ReasonerResult:
+    """Load RDF/XML files or rdflib graphs into a fresh owlready2 World and realise them with Pellet.
+
+    Pellet is the other reasoner owlready2 and Protégé ship; running it beside HermiT keeps the
+    ontology free of constructs only one of them accepts. owlready2's Pellet jars need a newer Java
+    than HermiT (see `pellet_java`), which is used for this run only.
+
+    Raises:
+        InconsistentOntology: Pellet proved the sources inconsistent.
+        ReasoningError: no suitable Java, Pellet failed, or owlready2 could not read a source.
+    """
+    import owlready2
+
+    java = pellet_java()
+    with _JAVA_LOCK:  # owlready2 reads the Java command from a module global
+        previous, owlready2.JAVA_EXE = owlready2.JAVA_EXE, java
+        try:
+            return _run("Pellet", sources, lambda world: owlready2.sync_reasoner_pellet(
+                world, infer_property_values=infer_property_values, debug=0))
+        finally:
+            owlready2.JAVA_EXE = previous
+
+
+# owlready2 (0.48 and later) ships Pellet with a patched Jena whose RDF/XML reader is compiled for
+# Java 25 (class file version 69); Pellet reads Jena's RDF/XML policy file at start, so older Javas fail.
+PELLET_MIN_JAVA = 25
+_JAVA_LOCK = threading.Lock()
+
+
+@functools.cache
+def pellet_java() -> str:
+    """Find a Java able to run owlready2's Pellet: $JAVA_HOME, `java` on PATH, then /usr/lib/jvm/*, newest first.
+
+    Raises:
+        ReasoningError: none of them is Java PELLET_MIN_JAVA or newer; the message lists what was found.
+    """
+    candidates = []
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
+    if shutil.which("java"):
+        candidates.append(shutil.which("java"))
+    candidates += sorted(glob.glob("/usr/lib/jvm/*/bin/java"), reverse=True)
+    found = {}
+    for java in dict.fromkeys(candidates):
+        found[java] = _java_major_version(java)
+    usable = [java for java, version in found.items() if version is not None and version >= PELLET_MIN_JAVA]
+    if not usable:
+        seen = ", ".join(f"{java} ({version or 'unusable'})" for java, version in found.items()) or "none"
+        raise ReasoningError(f"Pellet needs Java {PELLET_MIN_JAVA} or newer (owlready2's Pellet jars are "
+                             f"compiled for it); Javas found: {seen}. Install one or point JAVA_HOME at it")
+    return max(usable, key=lambda java: found[java])
+
+
+def _java_major_version(java: str) -> int | None:
+    """Return the major version `java -version` reports (17 for "17.0.15", 8 for "1.8.0"), or None."""
+    try:
+        done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', done.stderr)
+    if match is None:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def _run(name: str, sources: Iterable[Path | Graph], reason) -> ReasonerResult:
+    """Load `sources` into a fresh World, call `reason(world)` and map owlready2's errors to ours."""
+    import owlready2
+
     world = owlready2.World()
-    with tempfile.TemporaryDirectory(prefix="coprokg-hermit-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="coprokg-reasoner-") as tmp:
         try:
             for n, source in enumerate(sources):
                 if isinstance(source, Graph):
@@ -115,15 +196,14 @@ def run_hermit(sources: Iterable[Path | Graph], *, infer_property_values: bool =
                 else:
                     path = Path(source)
                 world.get_ontology(path.resolve().as_uri()).load()
-            owlready2.sync_reasoner_hermit(world, infer_property_values=infer_property_values, debug=0,
-                                           ignore_unsupported_datatypes=ignore_unsupported_datatypes)
+            reason(world)
         except owlready2.OwlReadyInconsistentOntologyError as e:
-            raise InconsistentOntology("HermiT: the ontology and the data loaded with it are inconsistent") from e
+            raise InconsistentOntology(f"{name}: the ontology and the data loaded with it are inconsistent") from e
         except owlready2.OwlReadyJavaError as e:
-            raise ReasoningError(f"HermiT failed: {_java_message(str(e))}") from e
+            raise ReasoningError(f"{name} failed: {_java_message(str(e))}") from e
         except (OSError, owlready2.OwlReadyError, ValueError) as e:
             raise ReasoningError(f"owlready2 could not load or reason: {e}") from e
-    return HermitResult(world)
+    return ReasonerResult(world)
 
 
 def _java_message(text: str) -> str:

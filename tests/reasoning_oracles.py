@@ -1,4 +1,4 @@
-"""Reference reasoners the tests check CoproKG's own reasoning against: owlrl's closure and HermiT's modes.
+"""Reference reasoners the tests check CoproKG's own reasoning against: owlrl's closure, HermiT's and Pellet's modes.
 
 They are oracles, slow and complete, so they live with the tests rather than in the library.
 """
@@ -14,7 +14,7 @@ import owlrl
 from rdflib import Graph, Literal
 
 from kg.namespaces import COP
-from kg.ontology import run_hermit
+from kg.ontology import run_hermit, run_pellet
 from kg.reasoning import MODE_CLASSES, TYPE, Triple, _to_rdflib, is_trivial, nt
 
 
@@ -74,16 +74,31 @@ def hermit_modes(triples: Iterable[Triple]) -> dict[str, set[str]]:
         InconsistentOntology: the ontology and cases are inconsistent.
         ReasoningError: Java or HermiT failed.
     """
+    # Modes depend on object properties only; unsupported datatypes (xsd:date) must not stop HermiT.
+    return _modes(triples, lambda source: run_hermit([source], infer_property_values=False,
+                                                     ignore_unsupported_datatypes=True))
+
+
+def pellet_modes(triples: Iterable[Triple]) -> dict[str, set[str]]:
+    """Classify every cop:CoproductionCase in ontology + case triples with Pellet, as hermit_modes does with HermiT.
+
+    Raises:
+        InconsistentOntology: the ontology and cases are inconsistent.
+        ReasoningError: no Java able to run Pellet, or Pellet failed.
+    """
+    return _modes(triples, lambda source: run_pellet([source], infer_property_values=False))
+
+
+def _modes(triples: Iterable[Triple], run) -> dict[str, set[str]]:
     triples = list(triples)
     case_type = (TYPE, nt(COP.CoproductionCase))
     cases = sorted({s[1:-1] for s, p, o in triples if (p, o) == case_type and s[0] == "<"})
     mode_classes = {str(c) for c in MODE_CLASSES}
-    with tempfile.TemporaryDirectory(prefix="coprokg-hermit-input-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="coprokg-reasoner-input-") as tmp:
         # owlready2 reads N-Triples as well as RDF/XML, and our triples are N-Triples already.
         source = Path(tmp) / "ontology-and-cases.nt"
         source.write_text("".join(f"{s} {p} {o} .\n" for s, p, o in triples), encoding="utf-8")
-        # Modes depend on object properties only; unsupported datatypes (xsd:date) must not stop HermiT.
-        result = run_hermit([source], infer_property_values=False, ignore_unsupported_datatypes=True)
+        result = run(source)
     try:
         return {case: result.types_of(case) & mode_classes for case in cases}
     finally:

@@ -1,4 +1,4 @@
-"""The ontology source parses, its artefacts match it, it covers docs/design.md, and HermiT accepts and uses it."""
+"""The ontology source parses, its artefacts match it, it covers docs/design.md, and HermiT and Pellet accept and use it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS
 from kg.config import ROOT, Settings
 from kg.errors import InconsistentOntology, OntologySyntaxError, ReasoningError
 from kg.namespaces import COP, DC, GRAPH, ID, ONTOLOGY_IRI, ORG, VANN
-from kg.ontology import RELEASE_SUFFIX_TO_FORMAT, build_artefacts, load_ontology_graph, run_hermit
+from kg.ontology import RELEASE_SUFFIX_TO_FORMAT, build_artefacts, load_ontology_graph, run_hermit, run_pellet
 
 SOURCE = Settings().ontology
 DESIGN = ROOT / "docs" / "design.md"
@@ -246,6 +246,18 @@ def test_hermit_classifies_actor_by_sector_and_links_it_to_the_case(hermit):
     actor = str(ID["case/ontology-test-0/actor/bureau"])
     assert str(COP.GovernmentActor) in hermit.types_of(actor)
     assert hermit.objects(str(_case(0)), str(COP.involvesActor)) == {actor}
+
+
+@pytest.mark.reasoner
+def test_pellet_finds_the_released_ontology_consistent(built):
+    """Pellet reads the RDF/XML release as Protégé users load it; an inconsistency would raise."""
+    result = run_pellet([built.parent / "build" / "coprokg.owl"], infer_property_values=False)
+    try:
+        assert result.unsatisfiable_classes() == []
+        # Pellet did classify: a mode class, defined by equivalence only, is placed under CoproductionCase.
+        assert result.types_of(str(COP.SharingAssistedCase)) == {str(COP.CoproductionCase)}
+    finally:
+        result.world.close()
 
 
 @pytest.mark.reasoner

@@ -198,6 +198,17 @@ def test_datatype_properties_have_exactly_one_domain_and_one_range(g):
     assert {p: n for p, n in bad.items() if n != (1, 1)} == {}
 
 
+def test_text_properties_use_a_range_every_reasoner_accepts_and_their_values_are_tagged(g):
+    """rdf:langString as a range makes Pellet call tagged literals ill-typed (issue 14); rdf:PlainLiteral
+    does not, but admits untagged text, so the tag is checked here for the ontology and by SHACL for cases."""
+    assert set(g.subjects(RDFS.range, RDF.langString)) == set()
+    text_properties = set(g.subjects(RDFS.range, RDF.PlainLiteral))
+    assert {COP.city, COP.province, COP.description, COP.quotation, COP.justification, COP.statement} <= text_properties
+    untagged = [(s, p, o) for p in text_properties for s, o in g.subject_objects(p) if not o.language]
+    assert untagged == []
+    assert any(True for p in text_properties for _ in g.subject_objects(p))
+
+
 def test_declared_inverses_mirror_domain_and_range(g):
     """OOPS! P13 policy, P25 (inverse of itself) and P26 (inverse of a symmetric property)."""
     pairs = list(g.subject_objects(OWL.inverseOf))

@@ -1,11 +1,11 @@
-"""OWL 2 RL materialisation (reasonable + supplementary rules) and HermiT classification, on real stores."""
+"""OWL 2 RL materialisation (reasonable + supplementary rules) and HermiT and Pellet classification, on real stores."""
 
 from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph
-from rdflib.namespace import OWL
+from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.config import Settings
 from kg.errors import InconsistentOntology, ReasoningError
@@ -20,7 +20,7 @@ from kg.reasoning import (
     nt,
 )
 from kg.store import EmbeddedStore
-from reasoning_oracles import hermit_modes, owlrl_entailments, rdflib_triples, rl_modes
+from reasoning_oracles import hermit_modes, owlrl_entailments, pellet_modes, rdflib_triples, rl_modes
 from bench.synthetic import generate_nquads, synthetic_nquads
 from tests.conftest import DATA
 
@@ -185,13 +185,35 @@ def test_hermit_reports_inconsistent_cases():
 
 
 @pytest.mark.reasoner
-def test_hermit_agrees_with_owl_rl_on_shipped_cases(shipped_store):
+def test_hermit_and_pellet_agree_with_owl_rl_on_shipped_cases(shipped_store):
     modes = rl_modes(shipped_store)
     assert len(modes) >= 4
     assert all(len(classes) == 1 for classes in modes.values()), modes
     assert {c for classes in modes.values() for c in classes} == {str(c) for c in MODE_CLASSES}
     ontology, cases = asserted_triples(shipped_store)
-    assert hermit_modes(ontology | cases) == modes
+    # Pellet raises InconsistentOntology where it finds ontology + cases inconsistent.
+    assert hermit_modes(ontology | cases) == pellet_modes(ontology | cases) == modes
+
+
+@pytest.mark.reasoner
+def test_pellet_agrees_with_hermit_on_test_cases(reasoned):
+    store, _ = reasoned
+    ontology, cases = asserted_triples(store)
+    cases.add((f"<{case_iri('t-sharing')}>", nt(COP.city), '"Ningbo"@en'))  # a tagged text value, as in real cases
+    assert pellet_modes(ontology | cases) == EXPECTED_MODES
+
+
+@pytest.mark.reasoner
+def test_pellet_refuses_a_tagged_literal_under_a_lang_string_range():
+    """Why the text properties' range is rdf:PlainLiteral: under rdf:langString Pellet proves "Ningbo"@en
+    is outside the range, so the ontology with any case would be inconsistent for Pellet users."""
+    store = _store_with_test_cases()
+    ontology, cases = asserted_triples(store)
+    range_ = (nt(COP.city), nt(RDFS.range))
+    assert (*range_, nt(RDF.PlainLiteral)) in ontology
+    cases.add((f"<{case_iri('t-sharing')}>", nt(COP.city), '"Ningbo"@en'))
+    with pytest.raises(InconsistentOntology, match="Pellet"):
+        pellet_modes(ontology - {(*range_, nt(RDF.PlainLiteral))} | {(*range_, nt(RDF.langString))} | cases)
 
 
 def test_synthetic_cases_are_seeded_illustrative_and_well_formed():

@@ -9,12 +9,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
-from rdflib import Graph
+from rdflib import Graph, Literal
 
 from kg import cases as cf
 from kg.cli import main
 from kg.config import ROOT
-from kg.namespaces import case_iri
+from kg.namespaces import COP, ID, case_iri, compact_iri
 from kg.validate import check_case, shacl_problems, validate_paths
 
 MINIMAL = """\
@@ -331,3 +331,26 @@ def test_yaml_aliases_and_deep_nesting_are_refused(tmp_path):
     problems = problems_for(tmp_path, laughs)
     assert problems[0] == "case.yaml:1 b[0]: YAML aliases (*name) are not allowed in case files"
     assert problems_for(tmp_path, "a: " + "[" * 600 + "]" * 600) == ["case.yaml: not valid YAML: nested too deeply"]
+
+
+def test_text_without_a_language_tag_is_refused_by_the_shapes():
+    """The ontology's range for text (rdf:PlainLiteral, which Pellet accepts) admits untagged literals;
+    the shapes are what refuse them, one clear result per value."""
+    report = validate_paths([ROOT / "cases"])
+    data = Graph()
+    for case in report.cases:
+        data += cf.content_graph(case)
+    stripped = []  # the field each untagged value is reported under
+    for predicate in (COP.city, COP.province, COP.description, COP.quotation, COP.justification):
+        subject, _, text = next(iter(sorted(data.triples((None, predicate, None)))))
+        assert text.language, (predicate, text)
+        data.remove((subject, predicate, text))
+        data.add((subject, predicate, Literal(str(text))))
+        stripped.append(f"<{subject}> {compact_iri(str(predicate))}")
+    data.add((ID["claim/raw"], COP.statement, Literal("An untagged claim.")))
+    stripped.append(f"<{ID['claim/raw']}> cop:statement")
+    problems = shacl_problems(data)
+    assert sorted(p.field for p in problems) == sorted(stripped)
+    assert all("needs a language tag" in p.message for p in problems), problems
+    city = next(p for p in problems if p.field.endswith("cop:city"))
+    assert city.message == 'a city is a name in a language: it needs a language tag, e.g. "Ningbo"@en'
