@@ -19,7 +19,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except KGError as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(f"error: {e.operator_detail or e}", err=True)  # the operator runs the command line
             sys.exit(1)
 
 

@@ -10,6 +10,12 @@ class KGError(Exception):
 
     title = "Internal error"
 
+    def __init__(self, *args, operator_detail: str | None = None) -> None:
+        super().__init__(*args)
+        # For the operator only (the server's log, the command line), never for a client: where a remote
+        # store is and what it answered. str() is what anyone may be told.
+        self.operator_detail = operator_detail
+
 
 class ConfigError(KGError):
     title = "Invalid configuration"
@@ -97,11 +103,26 @@ class QueryTimeout(KGError):
     title = "Query timed out"
 
 
+class RemoteStoreTimeout(QueryTimeout):
+    """The remote store had not finished answering at the deadline; every connection of the call was cut."""
+
+    title = "Remote store timed out"
+
+
 class StoreUnavailable(KGError):
     title = "Store unavailable"
 
 
-class StoreRefused(StoreUnavailable):
+class RemoteStoreError(StoreUnavailable):
+    """The remote store failed: unreachable, an error status, a redirect (never followed), a broken answer.
+
+    str() says so in words any client may read; `operator_detail` names the store's URL and what it said.
+    """
+
+    title = "Remote store failed"
+
+
+class StoreRefused(RemoteStoreError):
     """The remote store answered 401 or 403: CoproKG's credentials for it are missing, wrong or not enough."""
 
     title = "Remote store refused the request"

@@ -30,6 +30,8 @@ from kg.errors import (
     QueryEvaluationError,
     QuerySyntaxError,
     QueryTimeout,
+    RemoteStoreError,
+    RemoteStoreTimeout,
     StoreRefused,
     StoreUnavailable,
     Unsupported,
@@ -40,6 +42,8 @@ from kg.sparql_scan import add_using_clauses, check_external, check_using_confli
 
 if TYPE_CHECKING:
     from rdflib import Graph, URIRef
+
+    from kg import remote_http
 
 # Results are read ahead up to this size before answering, so small answers release their worker
 # at once and errors found early still get a proper status code; bigger ones stream.
@@ -52,6 +56,8 @@ MACHINE_FORMATS = {
     "graph": "application/n-triples",
     "dataset": "application/n-quads",
 }
+# How a remote store's failures begin, for anyone to read.
+BEHIND = "the store behind this service"
 _ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 FORM_TO_KIND = {"SELECT": "solutions", "ASK": "boolean", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
 
@@ -283,11 +289,12 @@ def _error(message: tuple) -> KGError:
     return QueryEvaluationError(detail)
 
 
-def read_output(channel, timeout: float) -> QueryOutput:
+def read_output(channel, timeout: float, timed_out: Callable[[], KGError] | None = None) -> QueryOutput:
     """Wait for a job's head and first chunks; stream the rest. The timeout covers the whole job.
 
     Raises:
-        QueryTimeout: the job did not finish within `timeout` seconds; its worker was stopped.
+        QueryTimeout: the job did not finish within `timeout` seconds; its worker was stopped (or the
+            error `timed_out` gives).
         QuerySyntaxError, NotAcceptable, QueryEvaluationError, StoreUnavailable: as the worker reported.
     """
     deadline = time.monotonic() + timeout
@@ -297,6 +304,8 @@ def read_output(channel, timeout: float) -> QueryOutput:
             return channel.receive(max(deadline - time.monotonic(), 0.0))
         except TimeoutError:
             channel.abort()
+            if timed_out is not None:
+                raise timed_out() from None
             raise QueryTimeout(f"the query ran longer than the {timeout:g} s limit and was stopped") from None
 
     message = receive()
@@ -620,14 +629,18 @@ class RemoteStore(_StoreBase):
 
     The remote store decides what its default graph is; configure it as the union of the named graphs
     (for `oxigraph serve`: --union-default-graph). FROM is passed on, never fetched by CoproKG.
+
+    Every call to it, from the request to closing its answer, ends at the query timeout (kg/remote_http.py)
+    and follows no redirect. Its failures are told in words any client may read; its URL and what it
+    said are the errors' operator_detail, for the server's log and the command line.
     """
 
     def __init__(self, query_url: str, update_url: str | None = None, *, allowlist: tuple[str, ...] = (),
                  timeout: float = 30.0, auth: StoreAuth | None = None) -> None:
         super().__init__(allowlist=allowlist, timeout=timeout)
-        import requests  # only remote stores need an HTTP client
+        from kg import remote_http  # only remote stores need an HTTP client
 
-        self._requests = requests
+        self._http = remote_http
         self.query_url = query_url
         self.update_url = update_url or query_url
         self.auth = auth
@@ -643,32 +656,52 @@ class RemoteStore(_StoreBase):
     def _session(self):
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = self._requests.Session()
-            session.headers["User-Agent"] = "CoproKG"
-            if self.auth is not None:
-                session.auth = self.auth.for_requests()  # one per session: digest keeps its nonce count there
+            session = self._local.session = self._http.new_session(self.auth)
         return session
 
-    def _post(self, url: str, *, data, headers: dict, stream: bool = False):
-        try:
-            response = self._session.post(url, data=data, headers=headers, stream=stream,
-                                          timeout=(min(self.timeout, 10.0), self.timeout))
-        except self._requests.Timeout as e:
-            raise QueryTimeout(f"the remote store did not answer within {self.timeout:g} s") from e
-        except self._requests.RequestException as e:
-            raise StoreUnavailable(f"cannot reach the remote store at {url}: {e}") from e
-        if response.status_code in (401, 403):
-            response.close()
-            raise StoreRefused(_refusal(url, response.status_code, self.auth))
-        if response.status_code >= 400:
-            detail = response.text[:2000].strip()
-            response.close()
-            if response.status_code == 400:
-                raise QuerySyntaxError(f"the remote store refused it: {detail}")
-            raise StoreUnavailable(f"the remote store answered {response.status_code}: {detail}")
-        return response
+    def _post(self, call: remote_http.Call, url: str, what: str, *, data, headers: dict):
+        """POST within `call` (entered by the caller); give a 2xx response with its body unread.
 
-    def _request_query(self, sparql: str, kind: str | None, dataset: Dataset, stream: bool, base_iri=None):
+        Raises:
+            RemoteStoreTimeout, StoreRefused, RemoteStoreError; QuerySyntaxError: it answered 400 (what
+            the store said of the text, which is the client's own).
+        """
+        try:
+            # Each read may wait a little longer than the whole call: the call's cut ends it first, as a timeout.
+            response = self._session.post(url, data=data, headers=headers, stream=True, allow_redirects=False,
+                                          timeout=(min(self.timeout, 10.0), self.timeout + 1))
+            status = response.status_code
+            if status < 300:
+                return response
+            said = _start_of_body(response)
+        except self._http.READ_ERRORS as e:
+            if call.expired:
+                raise self._timed_out(url, what) from e
+            raise RemoteStoreError(f"{BEHIND} failed: it cannot be reached or closed the connection without answering",
+                                   operator_detail=f"cannot reach the remote store at {url}: {e}") from e
+        if status in (401, 403):
+            raise StoreRefused(f"{BEHIND} failed: it refused this service's request (HTTP {status})",
+                               operator_detail=_refusal(url, status, self.auth))
+        if status < 400:
+            location = response.headers.get("Location", "")
+            raise RemoteStoreError(f"{BEHIND} failed: it answered with a redirect (HTTP {status}), which this "
+                                   "service does not follow",
+                                   operator_detail=f"the remote store at {url} answered {status} redirecting to "
+                                   f"{location}; CoproKG follows no redirect: give the URL that answers itself "
+                                   "in COPROKG_STORE")
+        if status == 400:
+            raise QuerySyntaxError(f"the remote store refused it: {said}")
+        raise RemoteStoreError(f"{BEHIND} failed: it answered HTTP {status}",
+                               operator_detail=f"the remote store at {url} answered {status}: {said}")
+
+    def _timed_out(self, url: str, what: str) -> RemoteStoreTimeout:
+        outcome = "; the update may or may not have been applied there" if what == "update" else ""
+        return RemoteStoreTimeout(f"{BEHIND} did not answer within the {self.timeout:g} s query time limit, so "
+                                  f"this service stopped waiting{outcome}",
+                                  operator_detail=f"the remote store at {url} did not finish answering the {what} "
+                                  f"within {self.timeout:g} s (COPROKG_QUERY_TIMEOUT); its connection was closed")
+
+    def _request_query(self, call: remote_http.Call, sparql: str, kind: str | None, dataset: Dataset, base_iri=None):
         """Send a query with its dataset as protocol parameters.
 
         Raises:
@@ -692,8 +725,8 @@ class RemoteStore(_StoreBase):
             accept = f"{MACHINE_FORMATS['solutions']}, {MACHINE_FORMATS['graph']};q=0.9"
         else:
             accept = MACHINE_FORMATS[kind]
-        return self._post(self.query_url, data=form, headers={"Accept": accept, "Accept-Encoding": "identity"},
-                          stream=stream)
+        return self._post(call, self.query_url, "query", data=form,
+                          headers={"Accept": accept, "Accept-Encoding": "identity"})
 
     def execute(self, sparql: str, formats: Mapping[str, str | None], *, dataset: Dataset = Dataset(),
                 base_iri: str | None = None, substitutions: Mapping | None = None) -> QueryOutput:
@@ -707,22 +740,42 @@ class RemoteStore(_StoreBase):
         kind = FORM_TO_KIND.get(scan(sparql).form or "")
         if kind is not None and formats.get(kind) is None:
             raise NotAcceptable(f"no acceptable media type for a {kind} result")
-        return self._relay_from(lambda: self._request_query(sparql, kind, dataset, stream=True, base_iri=base_iri),
+        return self._relay_from(lambda call: self._request_query(call, sparql, kind, dataset, base_iri=base_iri),
                                 lambda response, emit: _relay(response, formats, emit))
 
     def _relay_from(self, request, relay) -> QueryOutput:
-        """Make the request and relay its answer in a thread, so the timeout covers both."""
-        responses = []
+        """Make the request and relay its answer in a thread, both within one Call cut at the timeout.
+
+        Giving up (the deadline, or a reader that left) cuts the call's connections rather than closing its
+        response, which would wait for the thread's blocked read.
+        """
+        call = self._http.Call(self.timeout)
 
         def work(emit):
-            responses.append(request())
-            relay(responses[0], emit)
+            with call:
+                try:
+                    relay(request(call), emit)
+                except Cancelled:
+                    raise
+                except Exception as e:
+                    raise self._broken_answer(call, e) from e
 
-        def abort():
-            for response in responses:
-                response.close()
+        return read_output(ThreadChannel(work, on_abort=call.cut), self.timeout,
+                           timed_out=lambda: self._timed_out(self.query_url, "query"))
 
-        return read_output(ThreadChannel(work, on_abort=abort), self.timeout)
+    def _broken_answer(self, call: remote_http.Call, error: Exception) -> KGError:
+        """Say why reading an answer failed: the deadline's cut, the store's own error, or a bad answer."""
+        if call.expired:
+            return self._timed_out(self.query_url, "query")
+        if isinstance(error, KGError):
+            return error
+        if isinstance(error, (SyntaxError, ValueError)):
+            return RemoteStoreError(f"{BEHIND} failed: it sent an answer that does not parse",
+                                    operator_detail=f"the answer of the remote store at {self.query_url} does not "
+                                    f"parse: {error}")
+        return RemoteStoreError(f"{BEHIND} failed: it broke off its answer",
+                                operator_detail=f"reading the answer of the remote store at {self.query_url} "
+                                f"failed: {type(error).__name__}: {error}")
 
     def export(self, formats: Mapping[str, str | None]) -> QueryOutput:
         """Stream every named graph of the remote store as quads."""
@@ -742,7 +795,7 @@ class RemoteStore(_StoreBase):
                 response.close()
 
         sparql = "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
-        return self._relay_from(lambda: self._request_query(sparql, "solutions", Dataset(), stream=True), relay)
+        return self._relay_from(lambda call: self._request_query(call, sparql, "solutions", Dataset()), relay)
 
     def query(self, sparql: str, *, union_default_graph: bool = True, substitutions: Mapping | None = None,
               default_graph=None, named_graphs=None, **options):
@@ -766,13 +819,14 @@ class RemoteStore(_StoreBase):
         form = [("update", _with_base(sparql, base_iri))]
         form += [("using-graph-uri", g) for g in using_graphs] + [("using-named-graph-uri", g) for g in using_named_graphs]
         with self._write_lock:
+            call = self._http.Call(self.timeout)
             try:
-                response = self._post(self.update_url, data=form, headers={})
+                with call:
+                    self._post(call, self.update_url, "update", data=form, headers={}).close()
             except QuerySyntaxError as e:
                 raise UpdateSyntaxError(str(e)) from e
             finally:
                 self._wrote()
-            response.close()
 
     def replace_graphs(self, graphs: Mapping[URIRef, Graph], *, clear_all: bool = False) -> None:
         """Replace each named graph by the given triples, in one update request."""
@@ -839,8 +893,22 @@ def ox_results_media_types() -> tuple[str, ...]:
     return ("application/sparql-results+json", "application/sparql-results+xml", "text/tab-separated-values")
 
 
+def _start_of_body(response) -> str:
+    """The start of an error answer on one line, for a message (a remote's body may hold anything)."""
+    try:
+        data = response.raw.read(2000, decode_content=True)
+    finally:
+        response.close()
+    return " ".join(data.decode("utf-8", "replace").split())
+
+
 def _relay(response, formats: Mapping[str, str | None], emit) -> None:
-    """Parse a remote answer as it arrives and re-serialize it in the chosen media type."""
+    """Parse a remote answer as it arrives and re-serialize it in the chosen media type.
+
+    Raises:
+        RemoteStoreError: the answer's media type is none a SPARQL result or graph comes in.
+        SyntaxError, ValueError, or what reading failed with: the answer broke off or does not parse.
+    """
     response.raw.decode_content = True
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     try:
@@ -849,6 +917,10 @@ def _relay(response, formats: Mapping[str, str | None], emit) -> None:
             kind = kind_of(result)
         else:
             rdf_format = ox.RdfFormat.from_media_type(content_type or "application/n-triples")
+            if rdf_format is None:
+                raise RemoteStoreError(f"{BEHIND} failed: it answered in a media type that is no query result",
+                                       operator_detail=f"the remote store answered a query with Content-Type "
+                                       f"{content_type!r}")
             result = (q.triple for q in ox.parse(response.raw, rdf_format))
             kind = "graph"
         media_type = formats.get(kind)
@@ -863,8 +935,6 @@ def _relay(response, formats: Mapping[str, str | None], emit) -> None:
             result.serialize(writer, ox.QueryResultsFormat.from_media_type(media_type))
         writer.flush()
         emit(("end",))
-    except (SyntaxError, ValueError) as e:
-        emit(("error", "unavailable", f"the remote store's answer ({content_type}) does not parse: {e}"))
     finally:
         response.close()
 

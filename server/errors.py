@@ -32,6 +32,9 @@ ERROR_TO_STATUS: dict[type[KGError], int] = {
     errors.Unsupported: 501,
     errors.QueryTimeout: 503,
     errors.StoreUnavailable: 503,
+    # The store behind the service (remote-store mode) failed or did not answer in time: a gateway's statuses.
+    errors.RemoteStoreError: 502,
+    errors.RemoteStoreTimeout: 504,
     # The server's own files or set-up are at fault, not the request.
     errors.ConfigError: 500,
     errors.NamedQueryError: 500,
@@ -59,7 +62,7 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(e, PayloadTooLarge):
             headers["Connection"] = "close"
         if status >= 500:
-            log.warning("%s: %s", e.title, e)
+            log.warning("%s: %s", e.title, e.operator_detail or e)  # the operator's detail stays in the log
         body = {"error": e.title, "detail": str(e)}
         if isinstance(e, ReadableSyntaxError):  # where to underline, and what the parser itself said
             body.update(line=e.line, column=e.column, parser_message=e.parser_message)

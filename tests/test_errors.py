@@ -29,3 +29,6 @@ def test_a_subclass_takes_its_nearest_listed_ancestors_status():
     assert status_of(errors.InconsistentOntology("inconsistent")) == 500
     assert status_of(errors.TooManyRequests("slow down", retry_after=3)) == 429
     assert status_of(errors.QueryTimeout("30 s")) == 503
+    # The store behind the service (remote-store mode): a gateway's statuses, a refusal among its failures.
+    assert status_of(errors.RemoteStoreTimeout("30 s")) == 504
+    assert status_of(errors.StoreRefused("refused", operator_detail="at http://store refused")) == 502
