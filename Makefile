@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 setup: $(STAMP)
 
-# Debian packages the tests drive: headless Chromium and its driver.
+# Debian packages: nginx (the service's HTTP edge) and what the tests drive, headless Chromium and its driver.
 system-deps:
-	@bash .ci/system-deps
+	@bash .ci/system-deps test
 
 ontology: setup
 	$(BIN)/coprokg ontology build
@@ -38,6 +38,7 @@ $(ASSETS): package.json package-lock.json server/static/src/editor.js server/sta
 assets: $(ASSETS)
 
 serve: graph assets
+	@bash .ci/system-deps serve
 	$(BIN)/coprokg serve
 
 test: system-deps ontology assets lint

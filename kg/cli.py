@@ -289,6 +289,10 @@ def serve(store: str | None, host: str | None, port: str | None) -> None:
     # Options go through the same checks as the variables they stand for.
     overrides = {"COPROKG_STORE": store, "COPROKG_HOST": host, "COPROKG_PORT": port}
     settings = Settings.from_env({**os.environ, **{k: v for k, v in overrides.items() if v}})
-    mode = "read-only (COPROKG_TOKEN unset or COPROKG_UPDATES=off)" if settings.read_only else "read-write (bearer token set)"
-    click.echo(f"CoproKG serving {settings.store} on http://{settings.host}:{settings.port}/sparql, {mode}")
-    run_server(settings)
+    mode = ("read-only (set COPROKG_TOKEN to allow writes)" if settings.read_only
+            else "read-write (writes need the bearer token in COPROKG_TOKEN)")
+    run_server(settings, announce=lambda: click.echo(
+        f"CoproKG serving the store {settings.store}, {mode}\n"
+        f"  UI:     {settings.base_url}/\n"
+        f"  SPARQL: {settings.base_url}/sparql\n"
+        "Stop it with Ctrl-C."))

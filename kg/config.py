@@ -46,6 +46,8 @@ ENV_TO_FIELD = {
     "COPROKG_SERVICE_ALLOWLIST": "service_allowlist",
     "COPROKG_PUBLIC_URL": "public_url",
     "COPROKG_WORKERS": "workers",
+    "COPROKG_HEADER_TIMEOUT": "header_timeout",
+    "COPROKG_IDLE_TIMEOUT": "idle_timeout",
     "COPROKG_ONTOLOGY": "ontology",
     "COPROKG_CASES": "cases",
     "COPROKG_QUERIES": "queries",
@@ -82,6 +84,10 @@ class Settings:
     # SERVICE / LOAD targets that are allowed; everything else is refused.
     service_allowlist: tuple[str, ...] = ()
     workers: int = 2
+    # Seconds a client may take to send a request's line and headers; and seconds a connection may stay
+    # idle (between requests, or while a client sends a body or reads an answer) before the edge closes it.
+    header_timeout: float = 10.0
+    idle_timeout: float = 60.0
     # Where clients reach the service (e.g. https://kg.example.org behind a proxy): the absolute links the
     # service writes (the service description, the OpenAPI servers entry) use it, never the Host a client sent.
     # Unset, they use the address the service listens on.

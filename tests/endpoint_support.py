@@ -89,9 +89,10 @@ class ProductionServer:
         raise RuntimeError(f"coprokg serve did not start:\n{self.output}")
 
     def workers(self) -> set[int]:
-        """The pids of the uWSGI worker processes (the writer process, also a child, left out)."""
+        """The pids of the uWSGI worker processes (the writer and nginx, also children, left out)."""
         children = (Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split())
-        return {int(pid) for pid in children if b"kg.writer" not in _cmdline(int(pid))}
+        return {int(pid) for pid in children
+                if b"kg.writer" not in _cmdline(int(pid)) and b"nginx" not in _cmdline(int(pid))}
 
     @property
     def output(self) -> str:
