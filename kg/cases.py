@@ -320,6 +320,9 @@ LIST_COLUMNS = {"services", "characteristics", "authority_evidence", "resources_
                 "evidence"}
 TEXT_COLUMNS = {"name", "city", "province", "description", "authority_justification", "resources_justification",
                 "quotation", "supports", "justification"}
+# Sheets of the blank template (kg/workbook_template.py) that explain the columns and hold the drop-downs'
+# allowed values: they are not case data, so the reader passes over them.
+TEMPLATE_GUIDE_SHEETS = ("guide", "lists")
 # Sheet -> the field of a case that collects its rows.
 SHEET_TO_CASE_FIELD = {"observations": "observations", "evidence": "evidence", "conditions": "conditions",
                        "performance": "performance", "actors": "actors"}
@@ -380,6 +383,8 @@ def read_xlsx(path: Path, display: str | None = None) -> tuple[list[Node], list[
         problems: list[Problem] = []
         tables: dict[str, list[tuple[Where, dict[str, Node]]]] = {}
         for sheet in workbook.worksheets:
+            if sheet.title in TEMPLATE_GUIDE_SHEETS:
+                continue
             if sheet.title not in SHEET_COLUMNS:
                 problems.append(Problem(Where(display, sheet=sheet.title), None,
                                         f"unknown sheet; allowed: {', '.join(SHEET_COLUMNS)}"))

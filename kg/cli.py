@@ -134,6 +134,23 @@ def validate(paths: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
+@main.command("template")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def template(output: Path, force: bool) -> None:
+    """Write a blank case workbook: every sheet and column, drop-downs of the allowed values, a guide in en and zh."""
+    from kg.workbook_template import write_template
+
+    if output.suffix.lower() != ".xlsx":
+        raise click.BadParameter(f"{output} does not end in .xlsx; the case reader takes .xlsx workbooks",
+                                 param_hint="OUTPUT")
+    if output.exists() and not force:
+        raise click.ClickException(f"{output} exists; pass --force to overwrite it")
+    write_template(output)
+    click.echo(f"wrote {output}: fill it (the grey rows are an illustrative example), then "
+               f"`coprokg validate {output}` and `coprokg load {output}`")
+
+
 @main.command("load")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
