@@ -65,41 +65,42 @@ def rl_modes(store) -> dict[str, set[str]]:
     return dict(modes)
 
 
-def hermit_modes(triples: Iterable[Triple]) -> dict[str, set[str]]:
-    """Classify every cop:CoproductionCase in ontology + case triples with HermiT: {case IRI: {mode class IRI}}.
+def hermit_modes(triples: Iterable[Triple], classes: Iterable[str] = MODE_CLASSES) -> dict[str, set[str]]:
+    """Classify every cop:CoproductionCase in ontology + case triples with HermiT: {case IRI: {class IRI}}.
 
-    Runs kg.ontology.run_hermit, which uses a fresh owlready2 World each time (HermiT needs Java).
+    Only `classes` (by default the four mode classes) are reported. Runs kg.ontology.run_hermit, which
+    uses a fresh owlready2 World each time (HermiT needs Java).
 
     Raises:
         InconsistentOntology: the ontology and cases are inconsistent.
         ReasoningError: Java or HermiT failed.
     """
     # Modes depend on object properties only; unsupported datatypes (xsd:date) must not stop HermiT.
-    return _modes(triples, lambda source: run_hermit([source], infer_property_values=False,
-                                                     ignore_unsupported_datatypes=True))
+    return _case_classes(triples, classes, lambda source: run_hermit([source], infer_property_values=False,
+                                                                     ignore_unsupported_datatypes=True))
 
 
-def pellet_modes(triples: Iterable[Triple]) -> dict[str, set[str]]:
+def pellet_modes(triples: Iterable[Triple], classes: Iterable[str] = MODE_CLASSES) -> dict[str, set[str]]:
     """Classify every cop:CoproductionCase in ontology + case triples with Pellet, as hermit_modes does with HermiT.
 
     Raises:
         InconsistentOntology: the ontology and cases are inconsistent.
         ReasoningError: no Java able to run Pellet, or Pellet failed.
     """
-    return _modes(triples, lambda source: run_pellet([source], infer_property_values=False))
+    return _case_classes(triples, classes, lambda source: run_pellet([source], infer_property_values=False))
 
 
-def _modes(triples: Iterable[Triple], run) -> dict[str, set[str]]:
+def _case_classes(triples: Iterable[Triple], classes: Iterable[str], run) -> dict[str, set[str]]:
     triples = list(triples)
     case_type = (TYPE, nt(COP.CoproductionCase))
     cases = sorted({s[1:-1] for s, p, o in triples if (p, o) == case_type and s[0] == "<"})
-    mode_classes = {str(c) for c in MODE_CLASSES}
+    wanted = {str(c) for c in classes}
     with tempfile.TemporaryDirectory(prefix="coprokg-reasoner-input-") as tmp:
         # owlready2 reads N-Triples as well as RDF/XML, and our triples are N-Triples already.
         source = Path(tmp) / "ontology-and-cases.nt"
         source.write_text("".join(f"{s} {p} {o} .\n" for s, p, o in triples), encoding="utf-8")
         result = run(source)
     try:
-        return {case: result.types_of(case) & mode_classes for case in cases}
+        return {case: result.types_of(case) & wanted for case in cases}
     finally:
         result.world.close()

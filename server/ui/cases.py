@@ -11,7 +11,7 @@ from kg.namespaces import COP, DCTERMS, RDF, case_iri
 from server.ui.blueprint import bp
 from server.ui.language import in_page_language, texts
 from server.ui.mechanisms import stage_rank
-from server.ui.modes import condition_status
+from server.ui.modes import condition_status, mode_unmet
 from server.ui.reading import collect, is_true, same_term, select, statements_about
 from server.ui.terms import label
 
@@ -66,14 +66,18 @@ def case(case_id: str):
     modes_view = [m for m in facts.get(str(COP.hasMode), [])]
     status = condition_status().get(subject.value, {})
     mode_conditions = []
+    mode_verdicts = []  # per mode: are its conditions alternatives, and does the case fail it as a whole
     for mode in modes_view:
-        for row in select("mode_conditions", mode=mode):
-            if "condition" in row:
-                mode_conditions.append({"condition": row["condition"], "holds": status.get(row["condition"].value)})
+        rows = [row for row in select("mode_conditions", mode=mode) if "condition" in row]
+        held = [status.get(row["condition"].value) for row in rows]
+        mode_conditions += [{"condition": row["condition"], "holds": h} for row, h in zip(rows, held)]
+        alternatives = any(is_true(row.get("alternatives")) for row in rows)
+        mode_verdicts.append({"alternatives": alternatives, "unmet": mode_unmet(held, alternatives)})
     return render_template(
         "case.html", subject=subject, case_id=case_id, facts=facts, by_sector=by_sector, unsectored=unsectored,
         observations=observations, evidence=evidence, assessments=assessments, performance=performance,
-        provenance=provenance, modes=modes_view, mode_conditions=mode_conditions, texts=texts,
+        provenance=provenance, modes=modes_view, mode_conditions=mode_conditions, mode_verdicts=mode_verdicts,
+        texts=texts,
         fact=lambda predicate: facts.get(str(predicate), []), COP=COP, DCTERMS=DCTERMS, active="ui.cases")
 
 

@@ -1,4 +1,4 @@
-"""The 2x2 of coproduction modes: each case in the cell its two levels put it, unmet conditions flagged."""
+"""The 2x2 of coproduction modes: each case in the cell its two levels put it, a case failing its mode flagged."""
 
 from __future__ import annotations
 
@@ -26,15 +26,29 @@ def condition_status() -> dict[str, dict[str, bool]]:
     return status
 
 
+def mode_unmet(holds: list[bool | None], alternatives: bool) -> bool:
+    """Whether a case fails its mode as a whole, given whether it meets each of the mode's conditions.
+
+    The rule of cop:ModeConditionMismatchCase: one failed condition fails the mode, except where the
+    conditions are alternatives (the sharing-assisted mode's, joined by "or" in the source), when all
+    must fail. A condition not assessed (None) is unknown, not failed.
+    """
+    failed = [h is False for h in holds]
+    return bool(failed) and (all(failed) if alternatives else any(failed))
+
+
 @bp.get("/modes")
 def modes():
     """Draw the 2×2 of modes, each case in the cell its two levels put it, with unmet conditions flagged."""
     cell_of_mode = {row["mode"].value: (row["authority"].value, row["resources"].value) for row in select("mode_cells")}
     conditions: dict[str, list] = defaultdict(list)
+    alternatives: set[str] = set()  # modes whose conditions are alternatives ("or" in the source)
     for row in select("mode_conditions"):
         listed = conditions.setdefault(row["mode"].value, [])  # a mode without conditions is still a mode
         if "condition" in row:
             listed.append(row["condition"])
+        if is_true(row.get("alternatives")):
+            alternatives.add(row["mode"].value)
     status = condition_status()
     cases: dict[str, dict] = {}
     for row in select("case_placement"):
@@ -52,10 +66,12 @@ def modes():
     unplaced = []
     for case in sorted(cases.values(), key=lambda c: label(c["term"]).lower()):
         checks = []
+        case["mode_unmet"] = False
         for mode in case["modes"]:
-            for condition in conditions.get(mode, []):
-                holds = status.get(case["term"].value, {}).get(condition.value)
-                checks.append({"condition": condition, "holds": holds})
+            holds = [status.get(case["term"].value, {}).get(c.value) for c in conditions.get(mode, [])]
+            checks += [{"condition": c, "holds": h} for c, h in zip(conditions.get(mode, []), holds)]
+            case["mode_unmet"] |= mode_unmet(holds, mode in alternatives)
+        # Each failed condition is listed; the chip is flagged only when the mode as a whole is unmet.
         case["unmet"] = [c["condition"] for c in checks if c["holds"] is False]
         case["unknown"] = [c["condition"] for c in checks if c["holds"] is None]
         case["met"] = [c["condition"] for c in checks if c["holds"] is True]
