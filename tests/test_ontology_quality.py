@@ -355,5 +355,32 @@ def test_gaps_and_modelling_decisions_are_marked(g):
         assert term in marked, term
     # and never on what the source does state
     for term in (COP.EmergenceMechanism, COP.AdministrativeAbsorption, COP.EnablingGovernment,
-                 COP.WelfarePluralismUse, COP.MealService, COP.OperatingAtLoss):
+                 COP.WelfarePluralismUse, COP.MealService, COP.OperatingAtLoss, COP.PremiseAspect,
+                 COP.ExpectedEffectAspect, COP.CoproductionAnalysisFramework):
         assert term not in marked, term
+
+
+def test_project_vocabulary_is_marked_term_by_term(g):
+    """Issue 14: the framework groupings, roles, claim kinds, extra comparison aspects and cop:aggravatedBy are
+    the project's, so statement_sources counts each as a modelling decision."""
+    marked = set(g.subjects(COP.notInSource, None))
+    project = ({COP.MultiSubjectResponsibilitySharing, COP.CoproductionOperationMechanism, COP.CoproductionModeTypology,
+                COP.StatePowerRole, COP.ClaimKind, COP.NatureOfPowerAspect, COP.MeansAspect, COP.RiskAspect,
+                COP.aggravatedBy}
+               | _of_kind(g, COP.Role) | _of_kind(g, COP.ClaimKind))
+    assert len(project) == 9 + 9 + 10
+    assert project - marked == set()
+    # The source names only two comparison aspects: every other one is marked.
+    assert _of_kind(g, COP.ComparisonAspect) - marked == {COP.PremiseAspect, COP.ExpectedEffectAspect}
+
+
+def test_mode_glosses_are_marked_on_the_definition_not_the_mode(g):
+    """A mode is the source's; the gloss in its definition is the project's, so the definition axiom is marked."""
+    modes = _of_kind(g, COP.CoproductionMode)
+    assert len(modes) == 4
+    for mode in modes:
+        (definition,) = _literals(g, mode, SKOS.definition)
+        axioms = [a for a in g.subjects(OWL.annotatedSource, mode)
+                  if (a, OWL.annotatedProperty, SKOS.definition) in g and (a, OWL.annotatedTarget, definition) in g]
+        assert len(axioms) == 1, mode
+        assert "gloss" in str(g.value(axioms[0], COP.notInSource)), mode
