@@ -1,4 +1,8 @@
-"""The `coprokg` command: build, load, query and serve the knowledge graph."""
+"""The library's commands of `coprokg`: build, load, query, dump and check the knowledge graph.
+
+`coprokg serve` is added where the library and the service meet (server/cli.py), so the library never
+imports the service.
+"""
 
 from __future__ import annotations
 
@@ -288,28 +292,3 @@ def queries_list(directory: Path | None) -> None:
             click.echo(f"    {param.name}: {param.describe()} ({flag})")
     if library.problems:
         click.echo(f"({len(library.problems)} malformed file(s) skipped; run `coprokg queries check`)", err=True)
-
-
-# --- serving ------------------------------------------------------------------------------
-
-
-@main.command("serve")
-@click.option("--store", help="Store directory, or sparql:QUERY_URL[,UPDATE_URL] for a remote store.")
-@click.option("--host", help="Address to bind (default: COPROKG_HOST or 127.0.0.1).")
-@click.option("--port", help="Port to bind (default: COPROKG_PORT or 8000).")
-def serve(store: str | None, host: str | None, port: str | None) -> None:
-    """Serve the SPARQL endpoint, graph store, query API and UI under uWSGI."""
-    import os
-
-    from server.serving import serve as run_server
-
-    # Options go through the same checks as the variables they stand for.
-    overrides = {"COPROKG_STORE": store, "COPROKG_HOST": host, "COPROKG_PORT": port}
-    settings = Settings.from_env({**os.environ, **{k: v for k, v in overrides.items() if v}})
-    mode = ("read-only (set COPROKG_TOKEN to allow writes)" if settings.read_only
-            else "read-write (writes need the bearer token in COPROKG_TOKEN)")
-    run_server(settings, announce=lambda: click.echo(
-        f"CoproKG serving the store {settings.store}, {mode}\n"
-        f"  UI:     {settings.base_url}/\n"
-        f"  SPARQL: {settings.base_url}/sparql\n"
-        "Stop it with Ctrl-C."))

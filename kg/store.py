@@ -948,18 +948,3 @@ def open_store(settings: Settings):
         return RemoteStore.from_setting(settings.store, allowlist=settings.service_allowlist,
                                         timeout=settings.query_timeout, auth=settings.remote_auth)
     return EmbeddedStore(settings.store, allowlist=settings.service_allowlist, timeout=settings.query_timeout)
-
-
-def open_served_store(settings: Settings):
-    """Open the store as the web service uses it, all in this process (`coprokg serve` splits it into processes).
-
-    An on-disk store answers queries from published read-only snapshots and makes its writes through a
-    Writer, exactly as the served store does, with the writer in this process rather than its own.
-    """
-    if settings.is_remote:
-        return open_store(settings)
-    from kg.served_store import ServedStore
-    from kg.writer import Writer
-
-    return ServedStore(settings.store, Writer(settings), allowlist=settings.service_allowlist,
-                       timeout=settings.query_timeout, close_writer=True)

@@ -12,13 +12,13 @@ if TYPE_CHECKING:
 
 def create_app(settings: Settings | None = None, store=None) -> Flask:
     """Create the app; tests pass Settings (and may pass a store), deployments read the environment."""
-    # Imported here: `coprokg serve`'s master process imports server.serving but never builds an app.
+    # Imported here: `coprokg serve`'s master process imports server.runtime.serving but never builds an app.
     from flask import Flask
 
-    from kg.store import open_served_store
     from server import api, graph_store, health, sparql, ui
     from server.errors import register_error_handlers
     from server.http_policy import register_http_policies
+    from server.runtime.served_store import open_served_store
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)

@@ -32,7 +32,7 @@ CORS_HEADERS = "Accept, Content-Type"
 # of addresses costs bounded memory (a forgotten client starts again with a full budget).
 MAX_TRACKED_CLIENTS = 10_000
 # A problem the server met reading the request's body (a malformed or oversize chunked body, see
-# server/worker.py), left in the environ for the app to answer like any other error.
+# server/runtime/worker.py), left in the environ for the app to answer like any other error.
 INPUT_ERROR_KEY = "coprokg.input_error"
 
 
@@ -140,7 +140,7 @@ def _before() -> Response | None:
     req = request._get_current_object()  # one proxy look-up, not one per attribute: this runs on every request
     problem = req.environ.get(INPUT_ERROR_KEY)
     if problem is not None:
-        raise problem  # found by the server while reading the body (server/worker.py)
+        raise problem  # found by the server while reading the body (server/runtime/worker.py)
     if req.method == "OPTIONS" and "Access-Control-Request-Method" in req.headers:
         return _preflight()
     limit = body_limit()

@@ -92,7 +92,7 @@ class ProductionServer:
         """The pids of the uWSGI worker processes (the writer and nginx, also children, left out)."""
         children = (Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split())
         return {int(pid) for pid in children
-                if b"kg.writer" not in _cmdline(int(pid)) and b"nginx" not in _cmdline(int(pid))}
+                if b"server.runtime.writer" not in _cmdline(int(pid)) and b"nginx" not in _cmdline(int(pid))}
 
     @property
     def output(self) -> str:

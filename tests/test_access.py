@@ -9,7 +9,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from kg.cli import main
+from server.cli import main
 from kg.config import MIN_EXPOSED_TOKEN_LENGTH, Settings
 from kg.errors import ConfigError, TooManyRequests
 from kg.store import EmbeddedStore

@@ -16,9 +16,10 @@ import requests
 
 from kg.config import ROOT, Settings
 from kg.errors import UpdateSyntaxError
-from kg.snapshots import Follower, Publisher, snapshot_directory
-from kg.store import EmbeddedStore, open_served_store
-from server.watchdog import EXIT_QUERY_TIMEOUT, Watchdog
+from server.runtime.snapshots import Follower, Publisher, snapshot_directory
+from kg.store import EmbeddedStore
+from server.runtime.served_store import open_served_store
+from server.runtime.watchdog import EXIT_QUERY_TIMEOUT, Watchdog
 from tests.endpoint_support import TOKEN, ProductionServer, free_port, load_update
 from tests.test_security import RUNAWAY
 

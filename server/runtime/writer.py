@@ -1,10 +1,10 @@
 """The single writer: the one holder of the on-disk store read-write, which makes every write and publishes it.
 
-The web service's worker processes answer queries from read-only snapshots (kg/snapshots.py) and send
+The web service's worker processes answer queries from read-only snapshots (server/runtime/snapshots.py) and send
 their writes here. Each write is one transaction; its snapshot is published before the write is
 answered, so a client reads its own write back at once, whichever worker answers it.
 
-In production the writer runs in its own process (`python -m kg.writer`, started by `coprokg serve`
+In production the writer runs in its own process (`python -m server.runtime.writer`, started by `coprokg serve`
 before its workers) and workers reach it over a Unix socket; a store used in-process keeps a Writer in
 the same process instead.
 """
@@ -29,9 +29,9 @@ from pathlib import Path
 from kg import errors
 from kg.config import Settings
 from kg.errors import KGError, QueryEvaluationError, StoreUnavailable
-from kg.snapshots import Publisher, snapshot_directory
+from server.runtime.snapshots import Publisher, snapshot_directory
 
-log = logging.getLogger("coprokg.writer")
+log = logging.getLogger("coproserver.runtime.writer")
 
 STARTUP_TIMEOUT_S = 300.0  # opening and checkpointing a large store takes a while
 PARENT_CHECK_S = 1.0
@@ -163,7 +163,7 @@ class WriterProcess:
         self._owner = os.getpid()  # uWSGI's forked workers inherit this object; only the starter stops it
         config = {"store": settings.store, "allowlist": list(settings.service_allowlist),
                   "timeout": settings.query_timeout, "address": self.address, "authkey": self.authkey.hex()}
-        self.process = subprocess.Popen([sys.executable, "-m", "kg.writer"], stdin=subprocess.PIPE,
+        self.process = subprocess.Popen([sys.executable, "-m", "server.runtime.writer"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, close_fds=True)
         self.process.stdin.write(json.dumps(config).encode() + b"\n")
         self.process.stdin.close()

@@ -1,10 +1,10 @@
 """The store the web service answers from: queries on the newest published snapshot, writes through the writer.
 
 Every worker process of `coprokg serve` holds one ServedStore. Queries run in the worker itself, on a
-read-only handle of the newest snapshot (kg/snapshots.py), with no per-request set-up; writes go to the
-single writer (kg/writer.py), which answers only once the write's snapshot is published.
+read-only handle of the newest snapshot (server/runtime/snapshots.py), with no per-request set-up; writes go to the
+single writer (server/runtime/writer.py), which answers only once the write's snapshot is published.
 
-The query timeout: under `coprokg serve` a guard is installed (server/watchdog.py). A query then runs in
+The query timeout: under `coprokg serve` a guard is installed (server/runtime/watchdog.py). A query then runs in
 the calling thread, and at its deadline the guard answers 503 and ends the worker process, so the work
 really stops. Without a guard (the store used in-process, as tests do) a query runs in a thread and the
 timeout only stops reading it, as EmbeddedStore does.
@@ -19,15 +19,18 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from kg.query_worker import Cancelled, run_job
-from kg.snapshots import Follower, snapshot_directory
 from kg.store import (
     EmbeddedStore,
+    open_store,
     QueryOutput,
     _retry_on_substitution,
     _StoreBase,
     read_output,
     replacement_update,
 )
+from kg.config import Settings
+from server.runtime.snapshots import Follower, snapshot_directory
+from server.runtime.writer import Writer
 
 if TYPE_CHECKING:
     from rdflib import Graph, URIRef
@@ -69,7 +72,7 @@ class _Buffer:
 class ServedStore(EmbeddedStore):
     """EmbeddedStore's queries on the newest snapshot of an on-disk store; its writes go to the writer.
 
-    `writer` is a kg.writer.Writer in this process, or a WriterClient of the writer process: either makes
+    `writer` is a server.runtime.writer.Writer in this process, or a WriterClient of the writer process: either makes
     a write with `apply(operation, args, kwargs)`, publishes it and returns the new generation.
     """
 
@@ -154,3 +157,15 @@ class ServedStore(EmbeddedStore):
         self._follower.close()
         if self._close_writer:
             self._writer.close()
+
+
+def open_served_store(settings: Settings):
+    """Open the store as the web service uses it, all in this process (`coprokg serve` splits it into processes).
+
+    An on-disk store answers queries from published read-only snapshots and makes its writes through a
+    Writer, exactly as the served store does, with the writer in this process rather than its own.
+    """
+    if settings.is_remote:
+        return open_store(settings)
+    return ServedStore(settings.store, Writer(settings), allowlist=settings.service_allowlist,
+                       timeout=settings.query_timeout, close_writer=True)

@@ -1,10 +1,10 @@
 """Production serving: uWSGI worker processes answering queries in-process, configured only from Settings.
 
-For an on-disk store, `serve` first starts the single writer process (kg/writer.py), which holds the
+For an on-disk store, `serve` first starts the single writer process (server/runtime/writer.py), which holds the
 store read-write and publishes a read-only snapshot after each write. This process then becomes the
 uWSGI master and forks `workers` worker processes (size it to the cores). Each answers one request at a
 time: queries run in the worker on its own read-only handle of the newest snapshot, writes go to the
-writer, and a watchdog (server/watchdog.py) ends a worker whose query passes the timeout, after answering
+writer, and a watchdog (server/runtime/watchdog.py) ends a worker whose query passes the timeout, after answering
 503; the master starts a fresh one. For a remote store the workers pass everything on to it and its own
 timeout applies.
 
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kg.config import Settings
-from kg.writer import WriterProcess
+from server.runtime.writer import WriterProcess
 from server.runtime import edge
 
 # uWSGI's lines that tell a user nothing actionable: the start-up banner, the root warnings (a container's
@@ -39,7 +39,7 @@ UWSGI_NOISE = (
     r"^subprocess \d+ exited with code 0$",
 )
 
-# What the master hands each forked worker (server/worker.py): set by serve() before uWSGI starts.
+# What the master hands each forked worker (server/runtime/worker.py): set by serve() before uWSGI starts.
 launch: tuple[Settings, WriterProcess | None] | None = None
 
 
@@ -53,7 +53,7 @@ def uwsgi_options(settings: Settings, workers_socket: Path, writer_pid: int | No
         # The master runs no Python at its exit: this shell command asks the writer to finish its write
         # and close the store, and waits (up to 30 s) until it has, so the store is free once we return.
         # The writer is recognised by its command line, which an exited (zombie) process no longer has.
-        running = f"grep -q kg.writer /proc/{writer_pid}/cmdline 2>/dev/null"
+        running = f"grep -q server.runtime.writer /proc/{writer_pid}/cmdline 2>/dev/null"
         at_exit.insert(0, f"{running} && kill -TERM {writer_pid}; "
                           f"for i in $(seq 300); do {running} || break; sleep 0.1; done")
     return [
@@ -65,7 +65,7 @@ def uwsgi_options(settings: Settings, workers_socket: Path, writer_pid: int | No
         "--master",
         "--processes", str(settings.workers),
         # Imported by the master once uWSGI is up (so it can install the fork hook), then forked.
-        "--module", "server.worker:application",
+        "--module", "server.runtime.worker:application",
         "--need-app",
         "--single-interpreter",
         # Python threads in the workers: the watchdog, and streaming of large answers.

@@ -1,6 +1,6 @@
 """What uWSGI loads in its master: the WSGI entry point, and the hooks that set up each forked worker.
 
-The master imports this module once uWSGI is running (server/serving.py names it), which is the moment
+The master imports this module once uWSGI is running (server/runtime/serving.py names it), which is the moment
 its `uwsgi` module accepts hooks. Each worker builds its own app after the fork: a RocksDB handle,
 a connection to the writer and a watchdog thread cannot be shared across a fork.
 
@@ -16,7 +16,7 @@ import sys
 
 import uwsgi
 
-from server import serving
+from server.runtime import serving
 
 log = logging.getLogger("coprokg.server")
 
@@ -33,7 +33,7 @@ def _start_worker() -> None:
     global _app
     try:
         from server import create_app
-        from server.watchdog import Watchdog
+        from server.runtime.watchdog import Watchdog
 
         settings, writer = serving.launch
         # The worker's pid on each line: several workers write to the same log.
@@ -48,7 +48,7 @@ def _start_worker() -> None:
         if writer is None:
             _app = create_app(settings)
             return
-        from kg.served_store import ServedStore
+        from server.runtime.served_store import ServedStore
 
         store = ServedStore(settings.store, writer.client(), allowlist=settings.service_allowlist,
                             timeout=settings.query_timeout)
