@@ -25,9 +25,10 @@ ontology: setup
 	$(BIN)/coprokg ontology build
 	$(BIN)/coprokg ontology docs
 
-# The embedded store with the ontology, the shipped cases and the inferred graph.
+# The embedded store with the ontology, the shipped cases and the inferred graph; rebuilt when one of
+# them changed since.
 graph: ontology
-	$(BIN)/coprokg build --if-missing
+	$(BIN)/coprokg build --if-outdated
 
 # The query editor (CodeMirror 6 from the npm registry), bundled once and served locally: no CDN.
 ASSETS := server/static/build/editor.js

@@ -71,15 +71,59 @@ def ontology_docs() -> None:
 
 
 @contextmanager
-def _opened_store(store: str | None):
-    """Open the store for one command and close it after, releasing the directory lock."""
-    from kg.store import open_store
+def _opened_store(store: str | None, *, writes: bool = False):
+    """Open the store for one command and close it after, releasing the directory lock.
 
-    kg_store = open_store(_settings(store))
+    While `coprokg serve` holds an on-disk store, the command goes through that server instead, as a
+    remote store (each write one transaction there, seen at once by every reader); a write then needs
+    the server's token in COPROKG_TOKEN.
+    """
+    from kg.errors import StoreUnavailable
+    from kg.store import RemoteStore, open_store
+    from kg.store_auth import StoreAuth
+
+    settings = _settings(store)
+    try:
+        kg_store = open_store(settings)
+    except StoreUnavailable:
+        url = _running_server(settings)
+        if settings.is_remote or not _answers(url):
+            raise  # held by something other than a server we can reach: its own message says what
+        if writes and not settings.token:
+            raise StoreUnavailable(f"the store {settings.store} is in use by the server at {url}; to write through it, "
+                                   "set COPROKG_TOKEN to that server's token") from None
+        click.echo(f"the store is in use; going through the server at {url}", err=True)
+        auth = StoreAuth.parse(f"bearer:{settings.token}", source="COPROKG_TOKEN") if settings.token else None
+        kg_store = RemoteStore.from_setting(f"sparql:{url}/sparql", allowlist=settings.service_allowlist,
+                                            timeout=settings.query_timeout, auth=auth)
     try:
         yield kg_store
     finally:
         kg_store.close()
+
+
+def _answers(url: str) -> bool:
+    """Tell whether a CoproKG server answers at `url`."""
+    import requests
+
+    try:
+        return requests.get(f"{url}/healthz", timeout=5).status_code < 500
+    except requests.RequestException:
+        return False
+
+
+def _running_server(settings: Settings) -> str:
+    """The URL of the `coprokg serve` that these settings describe (on this machine)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{'[' + host + ']' if ':' in host else host}:{settings.port}"
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _echo_problems(problems) -> None:
@@ -98,22 +142,29 @@ def _case_data_failed(e) -> None:
 @main.command("build")
 @click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
 @click.option("--if-missing", is_flag=True, help="Do nothing if the store already holds a build.")
-def build(store: str | None, if_missing: bool) -> None:
+@click.option("--if-outdated", is_flag=True,
+              help="Do nothing if the store holds a build newer than the ontology and every case file.")
+def build(store: str | None, if_missing: bool, if_outdated: bool) -> None:
     """Build the store afresh: the ontology, every case file in cases/, and the inferences."""
     import time
 
     from kg.errors import CaseDataError
-    from kg.load import build_store, is_built
+    from kg.load import build_store, is_built, newer_sources
     from kg.store import open_store
 
     settings = _settings(store)
-    if if_missing and Path(settings.store).exists():
+    if (if_missing or if_outdated) and Path(settings.store).exists():
         existing = open_store(settings)
         built = is_built(existing)
         existing.close()
-        if built:
-            click.echo(f"store exists: {settings.store}")
+        changed = newer_sources(settings) if built and if_outdated else []
+        if built and not changed:
+            click.echo(f"store is up to date: {settings.store}" if if_outdated else f"store exists: {settings.store}")
             return
+        if changed:
+            more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+            click.echo(f"{_shown(changed[0])}{more} changed since the store was built: rebuilding it "
+                       "(cases loaded from elsewhere with `coprokg load` must be loaded again)")
     started = time.perf_counter()
     try:
         kg_store, report = build_store(settings, progress=True)
@@ -164,7 +215,7 @@ def load(paths: tuple[Path, ...], store: str | None, no_reason: bool) -> None:
     from kg.errors import CaseDataError
     from kg.load import load_cases
 
-    with _opened_store(store) as kg_store:
+    with _opened_store(store, writes=True) as kg_store:
         try:
             report = load_cases(kg_store, paths, reason=not no_reason, progress=True)
         except CaseDataError as e:
@@ -200,8 +251,7 @@ def dump(output: Path | None, store: str | None, format_name: str | None, server
             if settings.is_remote:
                 raise
             # A running server holds the store's lock; it serves a consistent snapshot over the Graph Store Protocol.
-            host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-            server = f"http://{'[' + host + ']' if ':' in host else host}:{settings.port}"
+            server = _running_server(settings)
             click.echo(f"the store is in use; dumping through the server at {server}", err=True)
     if kg_store is None:
         count = dump_through_server(server, output if output is not None else sys.stdout.buffer, format_name)
@@ -231,7 +281,7 @@ def restore(source: Path, store: str | None, format_name: str | None) -> None:
     from kg.load import dump_format, restore_store
 
     format_name = dump_format(format_name, source)
-    with _opened_store(store) as kg_store:
+    with _opened_store(store, writes=True) as kg_store:
         count = restore_store(kg_store, source, format_name, name=str(source))
     click.echo(f"restored {count} quads from {source}")
 

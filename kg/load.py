@@ -112,6 +112,20 @@ def is_built(store: EmbeddedStore) -> bool:
     return store.has_graph(str(ONTOLOGY_GRAPH))
 
 
+def newer_sources(settings: Settings) -> list[Path]:
+    """The build's sources (the ontology, the case files) changed after the on-disk store last was.
+
+    The store's own time is its newest file's: RocksDB writes a file for every commit.
+    """
+    store_files = [p for p in Path(settings.store).rglob("*") if p.is_file()]
+    if not store_files:
+        return []
+    built = max(p.stat().st_mtime for p in store_files)
+    sources = [settings.ontology, *(p for p in Path(settings.cases).rglob("*")
+                                     if p.is_file() and p.suffix.lower() in (".yaml", ".yml", ".xlsx"))]
+    return sorted(p for p in sources if p.exists() and p.stat().st_mtime > built)
+
+
 def materialise(store: EmbeddedStore) -> int:
     """Recompute the inferred graph from everything asserted (kg.reasoning does the work)."""
     from kg.reasoning import materialise as materialise_inferences

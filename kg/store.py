@@ -863,9 +863,9 @@ def _refusal(url: str, status: int, auth: StoreAuth | None) -> str:
     if auth is None:
         advice = "no credentials were sent; set COPROKG_STORE_AUTH (bearer:TOKEN, basic:USER:PASSWORD or digest:USER:PASSWORD)"
     elif status == 401:
-        advice = f"it did not accept the {auth.scheme} credentials of COPROKG_STORE_AUTH"
+        advice = f"it did not accept the {auth.scheme} credentials of {auth.source}"
     else:
-        advice = f"the {auth.scheme} credentials of COPROKG_STORE_AUTH are not allowed to do this there"
+        advice = f"the {auth.scheme} credentials of {auth.source} are not allowed to do this there"
     return f"the remote store at {url} refused the request ({status} {'Unauthorized' if status == 401 else 'Forbidden'}): {advice}"
 
 

@@ -21,6 +21,7 @@ class StoreAuth:
     scheme: str  # one of SCHEMES
     user: str | None = None  # None for bearer
     secret: str = field(default="", repr=False)  # the token or the password
+    source: str = "COPROKG_STORE_AUTH"  # the setting it came from, named in refusals
 
     @classmethod
     def parse(cls, value: str, source: str = "COPROKG_STORE_AUTH") -> "StoreAuth":
@@ -38,11 +39,11 @@ class StoreAuth:
             if not rest or rest != rest.strip() or not rest.isprintable():
                 raise ConfigError(f"{source}: a bearer token must be given after 'bearer:', without spaces "
                                   "around it or control characters")
-            return cls(scheme, None, rest)
+            return cls(scheme, None, rest, source)
         user, colon, password = rest.partition(":")
         if not user or not colon or not password:
             raise ConfigError(f"{source}: {scheme} credentials are written {scheme}:USER:PASSWORD")
-        return cls(scheme, user, password)
+        return cls(scheme, user, password, source)
 
     def for_requests(self):
         """The `auth` object a requests Session presents (digest keeps its nonce per session)."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
 import shutil
+import time
 
 import pyoxigraph as ox
 import pytest
@@ -191,3 +193,22 @@ def test_cli_build_and_if_missing(tmp_path):
     assert first.output.startswith(f"built {store}: 4 cases, ")
     again = runner.invoke(main, ["build", "--store", store, "--if-missing"])
     assert again.exit_code == 0 and again.output.strip() == f"store exists: {store}"
+
+
+def test_cli_build_if_outdated_rebuilds_only_after_a_source_changed(tmp_path, monkeypatch):
+    cases = tmp_path / "cases"
+    shutil.copytree(Settings().cases, cases)
+    monkeypatch.setenv("COPROKG_CASES", str(cases))
+    runner = CliRunner()
+    store = str(tmp_path / "data" / "store")
+    assert runner.invoke(main, ["build", "--store", store, "--if-outdated"]).output.startswith(f"built {store}: 4 cases")
+    again = runner.invoke(main, ["build", "--store", store, "--if-outdated"])
+    assert again.exit_code == 0 and again.output.strip() == f"store is up to date: {store}"
+    edited = cases / "hangzhou-community-meal-centre.yaml"
+    later = time.time() + 5
+    os.utime(edited, (later, later))
+    rebuilt = runner.invoke(main, ["build", "--store", store, "--if-outdated"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    first, second = rebuilt.output.splitlines()[:2]
+    assert "hangzhou-community-meal-centre.yaml changed since the store was built: rebuilding it" in first
+    assert second.startswith(f"built {store}: 4 cases")
