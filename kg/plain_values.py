@@ -1,6 +1,9 @@
 """Plain values of RDF terms, as records show them: the rule the query API and the Python client share.
 
 IRIs and text stay strings, numbers and booleans become numbers and booleans, a blank node is `_:label`.
+Text with a language tag also says its language under `NAME@lang` beside the value (`@` cannot occur in a
+variable name, so the key never meets a column), since a query may fall back to English for text that
+exists in no other language.
 It needs nothing but the standard library, so the light client install (README, "Use from your app") has it.
 """
 
@@ -14,6 +17,7 @@ INTEGER_DATATYPES = frozenset(XSD + name for name in (
     "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte"))
 FLOAT_DATATYPES = frozenset(XSD + name for name in ("decimal", "double", "float"))
 BOOLEAN_DATATYPE = XSD + "boolean"
+LANGUAGE_KEY_SUFFIX = "@lang"
 
 
 def plain_literal(lexical: str, datatype: str | None) -> str | int | float | bool:
@@ -33,3 +37,8 @@ def plain_literal(lexical: str, datatype: str | None) -> str | int | float | boo
 
 def plain_blank_node(label: str) -> str:
     return f"_:{label}"
+
+
+def language_key(name: str) -> str:
+    """The record key that holds the language tag of column `name`'s text."""
+    return name + LANGUAGE_KEY_SUFFIX

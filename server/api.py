@@ -16,7 +16,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header, quote_etag
 
 from kg.errors import BadRequest, InvalidParameter, NotAcceptable, NotFound, UnsupportedMediaType
-from kg.plain_values import plain_blank_node, plain_literal
+from kg.plain_values import language_key, plain_blank_node, plain_literal
 from kg.queries import FORMAT_PARAMETER, InstanceMemo, NamedQuery, QueryLibrary, load_library
 from kg.store import EmbeddedStore
 from server.http_policy import add_vary
@@ -202,9 +202,22 @@ def _results(query: NamedQuery, values: dict, fmt: str, version: str) -> Respons
 
 
 def _records(solutions: ox.QuerySolutions) -> list[dict]:
-    """Turn solutions into plain JSON records: IRIs and text as strings, numbers and booleans typed."""
-    names = [v.value for v in solutions.variables]
-    return [{name: _plain(solution[name]) for name in names} for solution in solutions]
+    """Turn solutions into plain JSON records: IRIs and text as strings, numbers and booleans typed.
+
+    Text with a language tag also gets `NAME@lang`, its tag: a query asked for Chinese may answer in
+    English where the text exists only in English, and the reader must be able to tell.
+    """
+    names = [(v.value, language_key(v.value)) for v in solutions.variables]
+    records = []
+    for solution in solutions:
+        record = {}
+        for name, key in names:
+            term = solution[name]
+            record[name] = _plain(term)
+            if isinstance(term, ox.Literal) and term.language:
+                record[key] = term.language
+        records.append(record)
+    return records
 
 
 def _plain(term) -> object:

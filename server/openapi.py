@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from kg.namespaces import PREFIXES
+from kg.plain_values import language_key
 from kg.queries import (
     DATATYPE_TO_LEXICAL_FORM,
     FORMAT_PARAMETER,
@@ -26,6 +27,10 @@ ERROR_SCHEMA = {
 }
 # Records hold strings (IRIs, text), numbers, booleans or null (unbound); any JSON value may appear.
 RECORD_VALUE_SCHEMA = {"type": ["string", "number", "integer", "boolean", "null"]}
+LANGUAGE_KEY_DESCRIPTION = (
+    "The language tag of {name}, present when {name} is text with one. Text missing in the requested "
+    "language falls back to English, so this may differ from lang."
+)
 QUERY_DESCRIPTION_SCHEMA = {
     "type": "object",
     "required": ["name", "summary", "parameters", "variables", "url"],
@@ -108,7 +113,10 @@ def _format_parameter(media_type_to_format: Mapping[str, str]) -> dict:
 
 
 def _result_content(query: NamedQuery, media_type_to_format: Mapping[str, str]) -> dict:
-    record = {"type": "object", "properties": {name: RECORD_VALUE_SCHEMA for name in query.variables}}
+    properties: dict = {name: RECORD_VALUE_SCHEMA for name in query.variables}
+    for name in query.variables:
+        properties[language_key(name)] = {"type": "string", "description": LANGUAGE_KEY_DESCRIPTION.format(name=name)}
+    record = {"type": "object", "properties": properties, "additionalProperties": False}
     content = {}
     for media_type in media_type_to_format:
         if media_type == "application/json":
@@ -212,7 +220,9 @@ def build_openapi(queries: Iterable[NamedQuery], server_url: str, media_type_to_
             "summary": "Named SPARQL queries over the CoproKG knowledge graph of elderly-care coproduction.",
             "description": "Each operation runs one named query. Parameters are bound as typed RDF terms "
             "(never spliced into the query text); a bad value is a 400 naming the parameter. "
-            "Results are a JSON list of records by default, or CSV, TSV or SPARQL results by Accept or `format`.\n\n"
+            "Results are a JSON list of records by default, or CSV, TSV or SPARQL results by Accept or `format`. "
+            "Text is given in the language `lang` asks for, else in English; a record says the language of "
+            "each text value under `NAME@lang` (SPARQL results carry it as `xml:lang`; CSV and TSV do not).\n\n"
             f"IRI values may be full IRIs or prefixed names with these prefixes:\n{prefixes}",
             "license": {"name": "MIT", "identifier": "MIT"},
         },

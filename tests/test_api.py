@@ -8,19 +8,25 @@ import logging
 import re
 import shutil
 
+import pyoxigraph as ox
 import pytest
 
 from kg.config import ROOT
+from kg.store import EmbeddedStore
 from query_api_support import TEST_QUERIES, build_test_app, build_test_store
 
 CASE = "https://w3id.org/coprokg/id/case/"
 COP = "https://w3id.org/coprokg/ontology#"
+# Each text value says its language beside it, under NAME@lang.
 SHARING_EN = [
-    {"case": CASE + "test-a", "label": "Test case A", "city": "Hangzhou", "province": "Zhejiang",
+    {"case": CASE + "test-a", "label": "Test case A", "label@lang": "en", "city": "Hangzhou", "city@lang": "en",
+     "province": "Zhejiang", "province@lang": "en",
      "mode": COP + "SharingAssisted", "sector": COP + "MarketSector", "lang": "en"},
-    {"case": CASE + "test-a", "label": "Test case A", "city": "Hangzhou", "province": "Zhejiang",
+    {"case": CASE + "test-a", "label": "Test case A", "label@lang": "en", "city": "Hangzhou", "city@lang": "en",
+     "province": "Zhejiang", "province@lang": "en",
      "mode": COP + "SharingAssisted", "sector": COP + "StateSector", "lang": "en"},
-    {"case": CASE + "test-b", "label": "Test case B", "city": "Ningbo", "province": "Zhejiang",
+    {"case": CASE + "test-b", "label": "Test case B", "label@lang": "en", "city": "Ningbo", "city@lang": "en",
+     "province": "Zhejiang", "province@lang": "en",
      "mode": COP + "SharingAssisted", "sector": COP + "SocietySector", "lang": "en"},
 ]
 
@@ -82,7 +88,7 @@ def test_integers_are_typed_in_records_and_compared_as_numbers(client):
 
 def test_literal_with_language_binds_chinese_text(client):
     response = client.get("/api/queries/case_by_label", query_string={"label": "测试案例乙"})
-    assert response.json == [{"case": CASE + "test-b", "label": "测试案例乙"}]
+    assert response.json == [{"case": CASE + "test-b", "label": "测试案例乙", "label@lang": "zh"}]
 
 
 def test_post_json_body_gives_the_same_answer_as_get(client):
@@ -255,7 +261,7 @@ def test_every_shipped_query_runs_on_the_shipped_data_with_its_examples(shipped_
         response = client.get(f"/api/queries/{query['name']}", query_string=examples)
         assert response.status_code == 200, (query["name"], response.json)
         assert response.json, f"{query['name']} with its example parameters {examples} found nothing"
-        assert set(response.json[0]) == set(query["variables"])
+        assert set(response.json[0]) - {f"{v}@lang" for v in query["variables"]} == set(query["variables"])
         assert client.get(f"/api/queries/{query['name']}", query_string={**examples, "format": "csv"}).status_code == 200
 
 
@@ -297,3 +303,49 @@ def test_shipped_provenance_and_claim_queries_answer(shipped_store):
     claims = client.get("/api/queries/source_claims", query_string={"kind": "cop:ComparisonClaim", "about": "cop:EnablingGovernment"}).json
     assert claims and all(r["source"] == COP + "Zhong2019" for r in claims)
     assert client.get("/api/queries/source_claims", query_string={"kind": "cop:StateSector"}).status_code == 400
+
+
+def test_chinese_falls_back_to_english_and_says_so(shipped_store):
+    """The shipped cases justify their assessments in English only: asked in Chinese, the API gives that text."""
+    client = build_test_app(shipped_store, queries=ROOT / "queries").test_client()
+    rows = client.get("/api/queries/unmet_conditions", query_string={"lang": "zh"}).json
+    english = client.get("/api/queries/unmet_conditions", query_string={"lang": "en"}).json
+    assert len(rows) == 2 and [r["justification"] for r in rows] == [r["justification"] for r in english]
+    assert rows[1]["justification"].startswith("The capped price is far below cost")
+    assert {(r["justification@lang"], r["conditionLabel@lang"], r["lang"]) for r in rows} == {("en", "zh", "zh")}
+    assert "conditionLabel" in rows[0] and rows[0]["conditionLabel"] != english[0]["conditionLabel"]  # the Chinese label
+
+
+def test_no_shipped_query_loses_text_in_chinese(shipped_store):
+    """Asked in Chinese, every shipped query gives as many rows and as many text values as in English."""
+    client = build_test_app(shipped_store, queries=ROOT / "queries").test_client()
+    for query in client.get("/api/queries").json:
+        if not any(p["name"] == "lang" for p in query["parameters"]):
+            continue
+        answers = {lang: client.get(f"/api/queries/{query['name']}", query_string={"lang": lang}).json for lang in ("en", "zh")}
+        filled = {lang: {v: sum(r[v] is not None for r in rows) for v in query["variables"]} for lang, rows in answers.items()}
+        assert filled["zh"] == filled["en"], query["name"]
+        assert any(r.get(f"{v}@lang") == "zh" for r in answers["zh"] for v in query["variables"]), query["name"]
+
+
+ENGLISH_ONLY_CASE = """
+@prefix cop: <https://w3id.org/coprokg/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix case: <https://w3id.org/coprokg/id/case/> .
+@prefix x: <https://w3id.org/coprokg/id/case/x/> .
+case:x a cop:CoproductionCase ; rdfs:label "English-only case"@en ;
+    cop:hasDeliveryArrangement cop:PublicConstructionPrivateOperation .
+x:p1 cop:participationIn case:x ; cop:participant x:a ; cop:hasRole cop:ServiceOperator .
+x:a cop:inSector cop:MarketSector ; rdfs:label "Only in English"@en .
+x:p2 cop:participationIn case:x ; cop:participant x:b ; cop:hasRole cop:Funder .
+x:b cop:inSector cop:StateSector ; rdfs:label "In both"@en, "两者皆有"@zh .
+"""
+
+
+def test_text_missing_in_chinese_keeps_its_row():
+    """An actor labelled only in English stays in a Chinese answer, labelled in English, rather than vanish."""
+    store = EmbeddedStore(None)
+    store.ox.load(ENGLISH_ONLY_CASE.encode(), format=ox.RdfFormat.TURTLE)
+    client = build_test_app(store, queries=ROOT / "queries").test_client()
+    rows = client.get("/api/queries/case_actors", query_string={"case": "id:case/x", "lang": "zh"}).json
+    assert {(r["actorLabel"], r["actorLabel@lang"]) for r in rows} == {("Only in English", "en"), ("两者皆有", "zh")}

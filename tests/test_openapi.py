@@ -54,7 +54,9 @@ def test_every_query_is_a_get_and_a_post_operation(document):
         "application/sparql-results+xml",
     }
     record = get["responses"]["200"]["content"]["application/json"]["schema"]["items"]
-    assert list(record["properties"]) == ["case", "label", "city", "province", "mode", "sector", "lang"]
+    variables = ["case", "label", "city", "province", "mode", "sector", "lang"]
+    assert list(record["properties"]) == variables + [f"{v}@lang" for v in variables]
+    assert record["properties"]["label@lang"]["type"] == "string" and record["additionalProperties"] is False
     post = document["paths"]["/api/queries/service_volume"]["post"]
     body = post["requestBody"]["content"]["application/json"]["schema"]
     assert body["properties"]["minVolume"] == {"type": "integer", "minimum": 0, "maximum": 1000000, "default": 0}
