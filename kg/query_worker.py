@@ -14,7 +14,12 @@ from collections.abc import Callable
 
 import pyoxigraph as ox
 
+from kg.namespaces import PREFIXES
+
 CHUNK_BYTES = 64 * 1024
+# Graph formats that can abbreviate IRIs: a CONSTRUCT answer in them declares CoproKG's prefixes. pyoxigraph's
+# own result writer takes no prefixes; its module-level one does, streaming as well, at ~1.4x the time per triple.
+PREFIXED_FORMATS = frozenset({ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.N3, ox.RdfFormat.RDF_XML})
 
 
 class Cancelled(Exception):
@@ -82,10 +87,13 @@ def run_job(store: ox.Store, job: dict, emit: Callable[[tuple], None]) -> None:
             return
         emit(("head", kind, media_type))
         writer = ChunkWriter(emit)
+        output_format = _format(kind, media_type)
         if result is None:
-            store.dump(writer, _format(kind, media_type))
+            store.dump(writer, output_format)
+        elif kind == "graph" and output_format in PREFIXED_FORMATS:
+            ox.serialize(result, writer, output_format, prefixes=PREFIXES)
         else:
-            result.serialize(writer, _format(kind, media_type))
+            result.serialize(writer, output_format)
         writer.flush()
         emit(("end",))
     except Cancelled:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 from rdflib import Graph, URIRef
+from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, RDFS
 
-from kg.namespaces import COP, ID, ONTOLOGY_IRI
+from kg.namespaces import COP, ID, ONTOLOGY_IRI, PREFIXES
 from live_server import serve
 
 # rdflib's own JSON-LD parser still builds a ConjunctiveGraph internally.
@@ -80,6 +83,20 @@ def test_formats_agree_and_blank_nodes_are_closed(base_url):
     # The equivalent-class expression arrives whole: intersection list and hasValue restrictions.
     restriction_values = set(graphs[0].objects(None, OWL.hasValue))
     assert {COP.HighAuthority, COP.HighConcentration} <= restriction_values
+
+
+def test_turtle_description_reads_from_the_term_down(base_url):
+    """The term's own triples come first, its class expression nested in place, with the known prefixes."""
+    response = get(f"{base_url}/ontology/AdministrativeAbsorptionCase", "text/turtle")
+    text = response.text
+    statements = [block for block in text.split("\n\n") if block.strip() and not block.startswith("@prefix")]
+    assert statements[0].startswith("cop:AdministrativeAbsorptionCase a owl:Class ;")
+    assert "owl:intersectionOf ( cop:CoproductionCase [" in statements[0]  # the list and restrictions nested
+    assert not any(block.lstrip().startswith(("[", "_:")) for block in statements)  # no dangling blank nodes
+    declared = dict(re.findall(r"@prefix (\w*): <([^>]+)> \.", text))
+    assert declared and all(PREFIXES.get(name) == iri for name, iri in declared.items())
+    # The same graph as the N-Triples answer, blank nodes up to renaming.
+    assert isomorphic(parse(response, "turtle"), parse(get(response.url, "application/n-triples"), "nt"))
 
 
 def test_format_parameter_overrides_accept_and_links_alternates(base_url):

@@ -11,6 +11,7 @@ from flask import Response, g, make_response, render_template, request
 
 from kg.errors import BadRequest, NotAcceptable, NotFound
 from kg.namespaces import COP, GRAPH, ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, PREFIXES, RDF, RDFS, SKOS
+from kg.readable_turtle import readable_turtle
 from server import conneg
 from server.ui.blueprint import bp
 from server.ui.language import in_page_language, translate
@@ -116,7 +117,7 @@ def describe(subject: ox.NamedNode):
             return _vary(make_response(page, 404))
         raise NotFound(f"the knowledge graph says nothing about <{subject.value}>")
     if media_type not in HTML_MEDIA_TYPES:
-        return _vary(rdf_response(_description(subject, outgoing, incoming), media_type))
+        return _vary(rdf_response(_description(subject, outgoing, incoming), media_type, subject))
     describe_query = (f"SELECT ?property ?value ?graph WHERE {{\n  GRAPH ?graph {{ <{subject.value}> ?property ?value }}\n}}"
                       "\nORDER BY ?property")
     page = render_template("resource.html", subject=subject, **_resource_view(subject, outgoing, incoming),
@@ -179,9 +180,12 @@ def _resource_view(subject, outgoing: list[dict], incoming: list[dict]) -> dict:
 
 
 def _description(subject, outgoing: list[dict], incoming: list[dict]) -> set[ox.Triple]:
-    """Collect the triples about `subject`, its blank-node closure, inverse links, and neighbours' labels."""
+    """Collect the triples about `subject`, its blank-node closure, inverse links from named resources, and
+    neighbours' labels."""
     triples = {ox.Triple(row["s"], row["p"], row["o"]) for row in outgoing}
-    triples |= {ox.Triple(row["s"], row["p"], row["o"]) for row in incoming}
+    # An inverse link from a blank node (a list cell, a restriction) means nothing without the whole
+    # expression, which belongs to the description of the resource that holds it.
+    triples |= {ox.Triple(row["s"], row["p"], row["o"]) for row in incoming if not isinstance(row["s"], ox.BlankNode)}
     pending = [row["o"] for row in outgoing if isinstance(row["o"], ox.BlankNode)]
     seen: set[str] = set()
     while pending:
@@ -210,7 +214,15 @@ def _description(subject, outgoing: list[dict], incoming: list[dict]) -> set[ox.
     return triples
 
 
-def rdf_response(triples, media_type: str) -> Response:
-    """Serialise triples in one of the graph media types the negotiator chose, with CoproKG's prefixes."""
-    body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(media_type), prefixes=PREFIXES)
+def rdf_response(triples, media_type: str, subject: ox.NamedNode | None = None) -> Response:
+    """Serialise triples in one of the graph media types the negotiator chose, with CoproKG's prefixes.
+
+    A description of `subject` in Turtle is written for reading: its triples first, blank nodes nested
+    (kg/readable_turtle.py). Without a subject (the whole ontology) pyoxigraph streams it: rdflib would
+    take half a second over the whole graph on every request.
+    """
+    if media_type == "text/turtle" and subject is not None:
+        body = readable_turtle(triples, subject)
+    else:
+        body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(media_type), prefixes=PREFIXES)
     return Response(body, mimetype=media_type, headers={"Content-Type": conneg.content_type(media_type)})
