@@ -19,7 +19,7 @@ from rdflib.term import Identifier
 from yaml.constructor import ConstructorError, SafeConstructor
 
 from kg.config import ROOT
-from kg.namespaces import COP, ID, case_graph, case_iri
+from kg.namespaces import COP, ID, case_graph, case_iri, coder_iri
 
 # --- vocabularies: the words a case file may use, and the ontology terms they stand for ----
 
@@ -102,6 +102,8 @@ EVIDENCE_KIND_TO_IRI = {
     "focus-group": COP.FocusGroup,
     "secondary-data": COP.SecondaryData,
 }
+# How sure a coder is of one coding (the project's audit scale, docs/case-format.md; not the source's).
+CONFIDENCE_TO_IRI = {"low": COP.LowConfidence, "medium": COP.MediumConfidence, "high": COP.HighConfidence}
 # The theory's pairing of stage, mechanism and strategy (concept map section 4).
 STAGE_TO_MECHANISM = {"design": "emergence", "operation": "adjustment", "evaluation": "survival"}
 STAGE_TO_STRATEGY = {"design": "aggregation", "operation": "coordination", "evaluation": "encapsulation"}
@@ -154,6 +156,7 @@ class Node:
     value: Any  # a scalar, list[Node] or dict[str, Node]
     where: Where
     label: str
+    text: str | None = None  # a YAML scalar as written, before YAML read it (00:14:05 as a number, 845)
 
     def child_label(self, name: str) -> str:
         """Name a field of this record: a path in YAML, the bare column name in a sheet."""
@@ -256,13 +259,13 @@ def _yaml_node(raw, display, label, problems, constructor, seen, depth_left=None
     seen.add(id(raw))
     if isinstance(raw, yaml.ScalarNode):
         if raw.tag == STR_TAG:  # the constructor would return the text unchanged
-            return Node(raw.value, where, label)
+            return Node(raw.value, where, label, raw.value)
         try:
-            return Node(constructor.construct_object(raw, deep=True), where, label)
+            return Node(constructor.construct_object(raw, deep=True), where, label, raw.value)
         # IndexError: PyYAML's int constructor on an empty `!!int` value.
         except (ConstructorError, ValueError, TypeError, OverflowError, IndexError) as e:
             if raw.tag == "tag:yaml.org,2002:timestamp":  # looks like a date but is none: let the field say so
-                return Node(raw.value, where, label)
+                return Node(raw.value, where, label, raw.value)
             problems.append(Problem(where, label or None, f"cannot read value {raw.value!r}: {_first_line(e)}"))
             return None
     if isinstance(raw, yaml.SequenceNode):
@@ -284,7 +287,7 @@ def _yaml_node(raw, display, label, problems, constructor, seen, depth_left=None
         child = _yaml_node(value, display, child_label, problems, constructor, seen, depth_left)
         if child is not None:
             # Report a field at its key's line: a block value starts a line later.
-            record[name] = Node(child.value, key_where, child_label)
+            record[name] = Node(child.value, key_where, child_label, child.text)
     return Node(record, where, label)
 
 
@@ -306,20 +309,23 @@ SHEET_COLUMNS = {
     "cases": (
         "id", "illustrative", "name", "city", "province", "period", "services", "arrangement", "description",
         "authority", "authority_justification", "authority_evidence",
-        "resources", "resources_justification", "resources_evidence", "characteristics",
+        "authority_coder", "authority_coded_on", "authority_confidence",
+        "resources", "resources_justification", "resources_evidence",
+        "resources_coder", "resources_coded_on", "resources_confidence",
+        "characteristics", "coder", "coded_on", "confidence",
     ),
     "actors": ("case", "id", "name", "sector"),
     "participations": ("case", "actor", "role"),
     "observations": ("case", "stage", "mechanism", "strategy", "outcomes", "actors", "evidence", "description"),
-    "evidence": ("case", "id", "kind", "date", "quotation", "supports"),
-    "conditions": ("case", "condition", "holds", "justification", "evidence"),
+    "evidence": ("case", "id", "kind", "date", "quotation", "supports", "locator", "respondent_role"),
+    "conditions": ("case", "condition", "holds", "justification", "evidence", "coder", "coded_on", "confidence"),
     "performance": ("case", "indicator", "value", "description", "evidence"),
 }
 # Columns holding several values, comma-separated in one cell.
 LIST_COLUMNS = {"services", "characteristics", "authority_evidence", "resources_evidence", "outcomes", "actors",
                 "evidence"}
 TEXT_COLUMNS = {"name", "city", "province", "description", "authority_justification", "resources_justification",
-                "quotation", "supports", "justification"}
+                "quotation", "supports", "justification", "respondent_role"}
 # Sheets of the blank template (kg/workbook_template.py) that explain the columns and hold the drop-downs'
 # allowed values: they are not case data, so the reader passes over them.
 TEMPLATE_GUIDE_SHEETS = ("guide", "lists")
@@ -559,6 +565,8 @@ class Evidence:
     supports: Text
     date: dt.date | None = None
     quotation: Text = field(default_factory=dict)
+    locator: str | None = None  # where in the source: I-03 p.4 l.12-20, 00:14:05
+    respondent_role: Text = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -586,6 +594,9 @@ class ConditionAssessment:
     holds: bool
     justification: Text = field(default_factory=dict)
     evidence: tuple[str, ...] = ()
+    coder: str | None = None
+    coded_on: dt.date | None = None
+    confidence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -620,6 +631,16 @@ class Case:
     observations: tuple[Observation, ...] = ()
     conditions: tuple[ConditionAssessment, ...] = ()
     performance: tuple[PerformanceFact, ...] = ()
+    # Who coded the case, when and how surely; an assessment's own coder or date overrides the case's.
+    coder: str | None = None
+    coded_on: dt.date | None = None
+    confidence: str | None = None
+    authority_coder: str | None = None
+    authority_coded_on: dt.date | None = None
+    authority_confidence: str | None = None
+    resources_coder: str | None = None
+    resources_coded_on: dt.date | None = None
+    resources_confidence: str | None = None
 
 
 class TermCache:
@@ -635,6 +656,27 @@ class TermCache:
 
 
 COP_TERMS, DCTERMS_TERMS, RDF_TERMS, RDFS_TERMS = map(TermCache, (COP, DCTERMS, RDF, RDFS))
+
+
+def _add_coding(add: Callable[[Triple], None], subject: URIRef, coder: str | None, coded_on: dt.date | None,
+                confidence: str | None) -> None:
+    """Say who coded `subject` (a prov:Agent), on which day and how surely."""
+    if coder is not None:
+        agent = coder_iri(coder)
+        add((subject, PROV.wasAttributedTo, agent))
+        add((agent, RDF.type, PROV.Agent))
+        add((agent, DCTERMS.identifier, Literal(coder)))
+    if coded_on is not None:
+        add((subject, DCTERMS.date, Literal(coded_on.isoformat(), datatype=XSD.date)))
+    if confidence is not None:
+        add((subject, COP.codingConfidence, CONFIDENCE_TO_IRI[confidence]))
+
+
+def _attribution(case: Case, coder: str | None, coded_on: dt.date | None) -> tuple[str | None, dt.date | None]:
+    """The coder and date of an assessment: its own, else the case's (a coder named here dates it alone)."""
+    if coder is not None:
+        return coder, coded_on
+    return case.coder, coded_on or case.coded_on
 
 
 def _add_text(add: Callable[[Triple], None], subject: URIRef, predicate: URIRef, text: Text) -> None:
@@ -670,6 +712,8 @@ def case_triples(case: Case) -> list[Triple]:
     _add_text(add, c, COP.province, case.province)
     _add_text(add, c, COP.description, case.description)
     add((c, DCTERMS.temporal, Literal(case.period)))
+    # The coding of the whole case describes the coded record, the case graph, not the community it is about.
+    _add_coding(add, case_graph(case.id), case.coder, case.coded_on, case.confidence)
     add((c, COP.hasDeliveryArrangement, ARRANGEMENT_TO_IRI[case.arrangement]))
     for service in case.services:
         add((c, COP.providesService, SERVICE_TO_IRI[service]))
@@ -685,6 +729,9 @@ def case_triples(case: Case) -> list[Triple]:
             add((e, DCTERMS.date, Literal(item.date.isoformat(), datatype=XSD.date)))
         _add_text(add, e, COP.quotation, item.quotation)
         _add_text(add, e, COP.description, item.supports)
+        if item.locator is not None:
+            add((e, COP.locator, Literal(item.locator)))
+        _add_text(add, e, COP.respondentRole, item.respondent_role)
     dimensions = (
         ("authority", COP.GovernanceAuthority, COP.hasAuthorityLevel, AUTHORITY_TO_IRI[case.authority],
          case.authority_justification, case.authority_evidence),
@@ -692,6 +739,7 @@ def case_triples(case: Case) -> list[Triple]:
          case.resources_justification, case.resources_evidence),
     )
     for key, dimension, predicate, level, justification, supported_by in dimensions:
+        coder, coded_on = _attribution(case, getattr(case, f"{key}_coder"), getattr(case, f"{key}_coded_on"))
         add((c, predicate, level))
         a = _part(case, "level", key)
         add((a, RDF.type, COP.LevelAssessment))
@@ -701,6 +749,7 @@ def case_triples(case: Case) -> list[Triple]:
         _add_text(add, a, COP.justification, justification)
         for ref in supported_by:
             add((a, COP.supportedBy, evidence[ref]))
+        _add_coding(add, a, coder, coded_on, getattr(case, f"{key}_confidence"))
     actors = {a.id: _part(case, "actor", a.id) for a in case.actors}
     for actor in case.actors:
         a = actors[actor.id]
@@ -740,6 +789,7 @@ def case_triples(case: Case) -> list[Triple]:
         _add_text(add, k, COP.justification, assessment.justification)
         for ref in assessment.evidence:
             add((k, COP.supportedBy, evidence[ref]))
+        _add_coding(add, k, *_attribution(case, assessment.coder, assessment.coded_on), assessment.confidence)
         add((c, COP.meetsCondition if assessment.holds else COP.failsCondition, condition))
     for n, fact in enumerate(case.performance, start=1):
         f = _part(case, "performance", n)

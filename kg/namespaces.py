@@ -30,6 +30,11 @@ def case_iri(case_id: str) -> URIRef:
     return ID[f"case/{case_id}"]
 
 
+def coder_iri(coder: str) -> URIRef:
+    """Name a coder, a prov:Agent shared by every case and assessment they coded."""
+    return ID[f"coder/{coder}"]
+
+
 # Prefixes declared for users: in query editors, serialisations and the query library.
 PREFIXES = {
     "cop": str(COP),

@@ -16,7 +16,7 @@ from rdflib.namespace import RDF
 from kg import cases as cf
 from kg.cases import Node, Problem, Where
 from kg.config import SHAPES
-from kg.namespaces import SH, case_iri, compact_iri
+from kg.namespaces import SH, case_graph, case_iri, compact_iri
 
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -30,7 +30,7 @@ _INVALID = object()  # a value that failed its check (None is a legitimate "abse
 class Spec:
     """What one field of a case record may hold."""
 
-    kind: str  # id | text | string | bool | date | enum | enums | refs | records | scalar
+    kind: str  # id | text | string | verbatim | bool | date | enum | enums | refs | records | scalar
     required: bool = False
     vocabulary: Mapping[str, URIRef] | None = None
     record: "RecordSpec | None" = None
@@ -51,6 +51,8 @@ EVIDENCE = RecordSpec(cf.Evidence, {
     "date": Spec("date"),
     "quotation": Spec("text"),
     "supports": Spec("text", True),
+    "locator": Spec("verbatim"),
+    "respondent_role": Spec("text"),
 })
 ACTOR = RecordSpec(cf.Actor, {
     "id": Spec("id", True),
@@ -72,6 +74,9 @@ CONDITION = RecordSpec(cf.ConditionAssessment, {
     "holds": Spec("bool", True),
     "justification": Spec("text"),
     "evidence": Spec("refs", False, refs="evidence"),
+    "coder": Spec("id"),
+    "coded_on": Spec("date"),
+    "confidence": Spec("enum", False, cf.CONFIDENCE_TO_IRI),
 })
 PERFORMANCE = RecordSpec(cf.PerformanceFact, {
     "indicator": Spec("enum", True, cf.INDICATOR_TO_IRI),
@@ -92,10 +97,19 @@ CASE = RecordSpec(cf.Case, {
     "authority": Spec("enum", True, cf.AUTHORITY_TO_IRI),
     "authority_justification": Spec("text"),
     "authority_evidence": Spec("refs", False, refs="evidence"),
+    "authority_coder": Spec("id"),
+    "authority_coded_on": Spec("date"),
+    "authority_confidence": Spec("enum", False, cf.CONFIDENCE_TO_IRI),
     "resources": Spec("enum", True, cf.RESOURCES_TO_IRI),
     "resources_justification": Spec("text"),
     "resources_evidence": Spec("refs", False, refs="evidence"),
+    "resources_coder": Spec("id"),
+    "resources_coded_on": Spec("date"),
+    "resources_confidence": Spec("enum", False, cf.CONFIDENCE_TO_IRI),
     "characteristics": Spec("enums", False, cf.CHARACTERISTIC_TO_IRI),
+    "coder": Spec("id"),
+    "coded_on": Spec("date"),
+    "confidence": Spec("enum", False, cf.CONFIDENCE_TO_IRI),
     "actors": Spec("records", True, record=ACTOR),
     "observations": Spec("records", False, record=OBSERVATION),
     "conditions": Spec("records", False, record=CONDITION),
@@ -149,7 +163,7 @@ def validate_paths(paths: Iterable[Path], *, shapes: Path = SHAPES, progress: bo
                                                f"case {case.id!r} is already defined in {first_seen[case.id]}"))
                 continue
             first_seen[case.id] = document.value["id"].where
-            wheres[case_iri(case.id)] = document.where
+            wheres[case_iri(case.id)] = wheres[case_graph(case.id)] = document.where
             report.cases.append(case)
     if report.cases and not report.errors:
         report.triples = {case.id: cf.case_triples(case) for case in report.cases}
@@ -177,6 +191,7 @@ def check_case(document: Node, source: str, problems: list[Problem]) -> cf.Case 
         return None
     for obs_node, obs in zip(_items(document, "observations"), values.get("observations", ())):
         _check_pairing(obs_node, obs, problems)
+    _check_codings(document, values, problems)
     if sum(p.is_error for p in problems) > errors_before:
         return None
     return cf.Case(source=source, **values)
@@ -196,6 +211,33 @@ def _check_pairing(node: Node, obs: cf.Observation, problems: list[Problem]) -> 
             problems.append(Problem(node.value[name].where, node.value[name].label,
                                     f"{value!r} is paired with stage {obs.stage!r}; the theory pairs "
                                     f"{obs.stage} with {expected[obs.stage]}", severity="warning"))
+
+
+# How many days a coding date may lie past the machine's today: the coder's calendar may be a time zone ahead.
+CODED_ON_SLACK = dt.timedelta(days=1)
+
+
+def _check_codings(document: Node, values: dict, problems: list[Problem]) -> None:
+    """Refuse a coding date or confidence that no coder stands behind, and a coding dated in the future."""
+    case_coder = values.get("coder")
+    # (record, its checked values, field prefix, the coder it falls back on, where a coder may be given)
+    codings = [(document, values, "", None, "give coder")]
+    codings += [(document, values, f"{key}_", case_coder, f"give {key}_coder, or coder for the whole case")
+                for key in ("authority", "resources")]
+    codings += [(node, vars(condition), "", case_coder, "give coder here, or for the whole case")
+                for node, condition in zip(_items(document, "conditions"), values.get("conditions", ()))]
+    latest = dt.date.today() + CODED_ON_SLACK
+    for record, checked, prefix, fallback, hint in codings:
+        coder = checked.get(f"{prefix}coder") or fallback
+        for name, what in ((f"{prefix}coded_on", "a coding date"), (f"{prefix}confidence", "a confidence")):
+            node, value = record.value.get(name), checked.get(name)
+            if value is None or node is None:
+                continue
+            if coder is None:
+                problems.append(Problem(node.where, node.label, f"{what} needs a coder; {hint}"))
+            elif what == "a coding date" and value > latest:
+                problems.append(Problem(node.where, node.label,
+                                        f"{value.isoformat()} is after today; a coding is dated the day it was coded"))
 
 
 def _items(document: Node, name: str) -> list[Node]:
@@ -272,6 +314,20 @@ def _check_value(node: Node, spec: Spec, problems: list[Problem], refs: list) ->
         if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
             return bad(f"expected text, not {_describe(value)}")
         return str(value)
+    if spec.kind == "verbatim":  # kept as the coder wrote it: a page, a line range, a minute
+        if isinstance(value, (dict, list)) or value is None:
+            return bad(f"expected text, not {_describe(value)}")
+        if node.text is not None:
+            text = node.text  # YAML reads 00:14:05 as the number 845 and 2018-03-20 as a date
+        elif isinstance(value, (dt.date, dt.time)):
+            text = value.isoformat()  # a workbook cell Excel turned into a date or time
+        elif isinstance(value, float) and value.is_integer():
+            text = str(int(value))
+        else:
+            text = str(value)
+        if not text.strip():
+            return bad("expected text, not empty text")
+        return text.strip()
     if spec.kind == "bool":
         if isinstance(value, bool):
             return value

@@ -20,6 +20,7 @@ KIND_TO_WORDS = {
     "id": ("id: letters, digits, '.', '_', '-'", "编号：字母、数字、“.”“_”“-”"),
     "text": ("text; @en English, @zh Chinese", "文本；@en 英文，@zh 中文"),
     "string": ("text", "文本"),
+    "verbatim": ("text, kept exactly as written", "文本，按原样保留"),
     "bool": ("true or false", "true（是）或 false（否）"),
     "date": ("date, YYYY-MM-DD", "日期，YYYY-MM-DD"),
     "enum": ("one word from the list", "从下拉列表中选一个词"),
@@ -71,6 +72,21 @@ COLUMN_TO_MEANING = {
     "indicator": ("the performance indicator", "绩效指标"),
     "value": ("its value", "指标取值"),
     ("performance", "description"): ("what the value means", "取值的含义"),
+    "locator": ("where in the material: document, page, lines or minute, e.g. I-03 p.4 l.12-20 or 00:14:05",
+                "资料中的位置：文件、页码、行号或时间点，如 I-03 p.4 l.12-20 或 00:14:05"),
+    "respondent_role": ("the position of the person speaking, e.g. centre manager", "受访者身份，如中心负责人"),
+    "coder": ("the id of the person who coded this", "编码者编号"),
+    ("cases", "coder"): ("the id of the person who coded the case", "本案例编码者的编号"),
+    "coded_on": ("the day it was coded", "编码日期"),
+    ("cases", "coded_on"): ("the day the case was coded", "本案例的编码日期"),
+    "confidence": ("how sure the coder is of it (see sheet guide)", "编码者的把握程度（见 guide 表）"),
+    ("cases", "confidence"): ("how sure the coder is of the case's coding as a whole", "编码者对本案例整体编码的把握程度"),
+    "authority_coder": ("who coded the authority level, if not the case's coder", "治理权威程度的编码者（若非本案例编码者）"),
+    "authority_coded_on": ("the day the authority level was coded", "治理权威程度的编码日期"),
+    "authority_confidence": ("how sure the coder is of the authority level", "对治理权威程度判定的把握程度"),
+    "resources_coder": ("who coded the resource level, if not the case's coder", "治理资源集中程度的编码者（若非本案例编码者）"),
+    "resources_coded_on": ("the day the resource level was coded", "治理资源集中程度的编码日期"),
+    "resources_confidence": ("how sure the coder is of the resource level", "对治理资源集中程度判定的把握程度"),
 }
 
 # One complete, valid case across the sheets, marked illustrative: it shows the form of every column.
@@ -90,6 +106,8 @@ EXAMPLE_ROWS = {
         "resources_justification@en": "The operator brings its own staff and funds most of the running costs.",
         "resources_evidence": "EX-I-01",
         "characteristics": "diverse-subjects, common-goals",
+        "coder": "example-coder", "coded_on": dt.date(2018, 4, 2), "confidence": "medium",
+        "authority_confidence": "high",
     }],
     "actors": [
         {"case": EXAMPLE_ID, "id": "street-office", "name@en": "Street office", "name@zh": "街道办事处",
@@ -112,10 +130,12 @@ EXAMPLE_ROWS = {
         "case": EXAMPLE_ID, "id": "EX-I-01", "kind": "interview", "date": dt.date(2018, 3, 20),
         "quotation@zh": "房子是街道的，人是公司的。",
         "supports@en": "Interview with the centre's manager on how the contract was set up.",
+        "locator": "EX-I-01 p.2 l.5-9", "respondent_role@en": "centre manager", "respondent_role@zh": "中心负责人",
     }],
     "conditions": [{
         "case": EXAMPLE_ID, "condition": "partners-strong-professionals", "holds": True,
         "justification@en": "The company runs several care centres in the city.", "evidence": "EX-I-01",
+        "confidence": "low",
     }],
     "performance": [{
         "case": EXAMPLE_ID, "indicator": "service-volume", "value": 120,
@@ -250,6 +270,12 @@ def _write_guide(ws, columns: list[Column]) -> None:
          "文本列按语言分列：@en 英文，@zh 中文；至少填写一种。"),
         ("Columns with a drop-down take its words; a list column takes several, comma-separated.",
          "带下拉列表的列填写其中的词；可多选的列用逗号分隔多个词。"),
+        ("Audit: coder is who coded (an id); coded_on the day; an assessment without its own coder is the case's.",
+         "审核字段：coder 为编码者编号，coded_on 为编码日期；评估未填编码者时即为本案例的编码者。"),
+        ("Confidence: low = evidence thin, indirect or conflicting; medium = it supports the coding but allows "
+         "another reading; high = direct, consistent evidence, another coder would likely code it alike.",
+         "把握程度：low 证据单薄、间接或相互矛盾；medium 证据支持该编码但也容许其他解读；"
+         "high 证据直接且一致，其他编码者很可能作出相同编码。"),
         ("Check: coprokg validate FILE.xlsx    Load: coprokg load FILE.xlsx    Format: docs/case-format.md",
          "检查：coprokg validate FILE.xlsx    导入：coprokg load FILE.xlsx    格式说明：docs/case-format.md"),
     ]

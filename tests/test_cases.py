@@ -168,5 +168,5 @@ def test_every_ontology_term_the_importer_and_shapes_use_is_declared():
             used |= {t for triple in content_graph(case) for t in triple if str(t).startswith(str(COP))}
     shapes = Graph().parse(ROOT / "ontology" / "shapes.ttl", format="turtle")
     used |= {t for triple in shapes for t in triple if str(t).startswith(str(COP))}
-    assert len(tables) == 14
+    assert len(tables) == 15
     assert sorted(used - declared) == []

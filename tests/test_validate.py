@@ -72,9 +72,10 @@ def test_sector_outside_its_vocabulary(tmp_path):
 def test_unknown_field(tmp_path):
     assert problems_for(tmp_path, MINIMAL.replace("period: 2018", "period: 2018\ncolour: red")) == [
         "case.yaml:7 colour: unknown field; allowed: id, illustrative, name, city, province, period, description, "
-        "services, arrangement, authority, authority_justification, authority_evidence, resources, "
-        "resources_justification, resources_evidence, characteristics, actors, observations, conditions, "
-        "performance, evidence"
+        "services, arrangement, authority, authority_justification, authority_evidence, authority_coder, "
+        "authority_coded_on, authority_confidence, resources, resources_justification, resources_evidence, "
+        "resources_coder, resources_coded_on, resources_confidence, characteristics, coder, coded_on, confidence, "
+        "actors, observations, conditions, performance, evidence"
     ]
 
 
@@ -149,8 +150,10 @@ def test_xlsx_errors_name_sheet_row_and_column(tmp_path):
     book.save(tmp_path / "w.xlsx")
     assert [str(p) for p in validate_paths([tmp_path / "w.xlsx"]).problems] == [
         "w.xlsx sheet cases row 1 colour: unknown column; allowed: id, illustrative, name, city, province, period, "
-        "services, arrangement, description, authority, authority_justification, authority_evidence, resources, "
-        "resources_justification, resources_evidence, characteristics",
+        "services, arrangement, description, authority, authority_justification, authority_evidence, "
+        "authority_coder, authority_coded_on, authority_confidence, resources, resources_justification, "
+        "resources_evidence, resources_coder, resources_coded_on, resources_confidence, characteristics, coder, "
+        "coded_on, confidence",
         "w.xlsx sheet participations row 4 actor: 'nobody' is not an actor of case 'tiny' in sheet actors",
         "w.xlsx sheet cases row 2 resources: 'lowish' is not one of high, low",
         "w.xlsx sheet actors row 3 sector: 'business' is not one of state, market, society, family",
@@ -228,20 +231,24 @@ def case_documents(draw):
         "services": draw(pick(cf.SERVICE_TO_IRI)), "arrangement": one(cf.ARRANGEMENT_TO_IRI),
         "authority": one(cf.AUTHORITY_TO_IRI), "resources": one(cf.RESOURCES_TO_IRI),
         "characteristics": draw(pick(cf.CHARACTERISTIC_TO_IRI, 0)),
+        "coder": draw(st.sampled_from(["li-w", "wang.f"])), "coded_on": draw(st.dates(max_value=dt.date.today())),
+        "confidence": one(cf.CONFIDENCE_TO_IRI), "authority_confidence": one(cf.CONFIDENCE_TO_IRI),
         "actors": [{"id": a, "name": draw(TEXT), "sector": one(cf.SECTOR_TO_IRI), "roles": draw(pick(cf.ROLE_TO_IRI))}
                    for a in actors],
         "evidence": [{"id": e, "kind": one(cf.EVIDENCE_KIND_TO_IRI), "supports": draw(TEXT), "date": draw(st.dates()),
-                      "quotation": {"zh": draw(WORDS)}} for e in evidence],
+                      "quotation": {"zh": draw(WORDS)}, "locator": draw(st.one_of(WORDS, st.integers(0, 9999))),
+                      "respondent_role": draw(TEXT)} for e in evidence],
         "observations": [{"stage": one(cf.STAGE_TO_IRI), "strategy": one(cf.STRATEGY_TO_IRI),
                           "outcomes": draw(pick(cf.OUTCOME_TO_IRI, 0)), "actors": draw(pick(actors, 0)),
                           "evidence": draw(pick(evidence))} for _ in range(draw(st.integers(0, 2)))],
-        "conditions": [{"condition": c, "holds": draw(st.booleans()), "evidence": draw(pick(evidence, 0))}
+        "conditions": [{"condition": c, "holds": draw(st.booleans()), "evidence": draw(pick(evidence, 0)),
+                        "coder": "zhao-m", "confidence": one(cf.CONFIDENCE_TO_IRI)}
                        for c in draw(pick(cf.CONDITION_TO_IRI, 0))],
         "performance": [{"indicator": one(cf.INDICATOR_TO_IRI), "value": draw(st.one_of(st.integers(), st.booleans(), WORDS))}
                         for _ in range(draw(st.integers(0, 2)))],
     }
     for _ in range(draw(st.integers(0, 2))):
-        nested = [item for key in ("actors", "evidence", "observations") if isinstance(doc.get(key), list)
+        nested = [item for key in ("actors", "evidence", "observations", "conditions") if isinstance(doc.get(key), list)
                   for item in doc[key] if isinstance(item, dict) and item]
         record = draw(st.sampled_from([doc, *nested]))
         action, key = draw(st.sampled_from(["junk", "delete", "stray"])), draw(st.sampled_from(sorted(record)))
