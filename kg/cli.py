@@ -301,6 +301,46 @@ def query(sparql: str, store: str | None, format_name: str) -> None:
     click.echo(text, nl=False)
 
 
+# --- exports for analysis tools --------------------------------------------------------------
+
+
+@main.group()
+def export() -> None:
+    """Export the cases for the tools the field analyses with."""
+
+
+@export.command("qca")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--outcome", required=True,
+              help="The outcome column: an outcome (e.g. collective-survival-secured) or a performance indicator "
+                   "(e.g. operating-at-loss).")
+@click.option("--threshold", type=float,
+              help="For an indicator recorded as numbers: a value at or above it counts as 1.")
+@click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
+def export_qca(output: Path, outcome: str, threshold: float | None, store: str | None) -> None:
+    """Write a crisp-set truth table (one row per case; levels, conditions and OUTCOME as 1/0/blank) for R's QCA."""
+    from kg.errors import TruthTableError
+    from kg.qca_export import column_name, truth_table, write_csv
+
+    if threshold is not None and outcome not in _indicator_words():
+        raise TruthTableError(f"--threshold applies to a performance indicator, not to {outcome!r}")
+    with _opened_store(store) as kg_store:
+        table = truth_table(kg_store, outcome, threshold)
+    write_csv(table, output)
+    column = column_name(outcome)
+    click.echo(f"wrote {output}: {len(table.rows)} case(s); {column} is 1 for {table.count(column, '1')}, "
+               f"0 for {table.count(column, '0')}, blank (not recorded) for {table.count(column, '')}", err=True)
+    if table.illustrative:
+        click.echo(f"warning: {len(table.illustrative)} of {len(table.rows)} case(s) are illustrative, invented "
+                   f"data: {', '.join(table.illustrative)}", err=True)
+
+
+def _indicator_words():
+    from kg.cases import INDICATOR_TO_IRI
+
+    return INDICATOR_TO_IRI
+
+
 # --- named queries ------------------------------------------------------------------------
 
 

@@ -71,6 +71,12 @@ class TooManyRequests(KGError):
         super().__init__(message)
 
 
+class TruthTableError(BadRequest):
+    """Case data that cannot be tabulated as the crisp sets asked for (an outcome with values that are no 1/0)."""
+
+    title = "Cannot make a truth table"
+
+
 class InvalidParameter(BadRequest):
     """A named-query parameter value that is missing, unknown, of the wrong type or not allowed."""
 
