@@ -7,6 +7,7 @@ import tempfile
 from urllib.parse import urlencode
 
 import pytest
+import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -61,13 +62,17 @@ def open_page(driver, url: str) -> None:
     wait(driver, lambda d: d.execute_script("return document.readyState") == "complete")
 
 
-def screenshot(driver, name: str) -> None:
+def fonts_loaded(driver) -> None:
+    """Wait for the bundled web fonts, so layout and pictures show the real typefaces."""
+    driver.execute_async_script("const done = arguments[0]; document.fonts.ready.then(() => done(true));")
+
+
+def screenshot(driver, name: str, width: int = 1400) -> None:
     """Save the whole page (the window grown to the document's height) under tests/output/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    # Let the bundled web fonts finish loading, so the picture shows the real typefaces.
-    driver.execute_async_script("const done = arguments[0]; document.fonts.ready.then(() => done(true));")
+    fonts_loaded(driver)
     height = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
-    driver.set_window_size(1400, min(max(height + 120, 900), 6000))
+    driver.set_window_size(width, min(max(height + 120, 900), 6000))
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
     driver.set_window_size(1400, 1000)
 
@@ -171,6 +176,55 @@ def test_modes_page_puts_each_case_in_its_cell(browser, base_url, shipped_store)
         flagged = [a.get_attribute("title") for a in chip.find_elements(By.CSS_SELECTOR, ".flags .unmet a")]
         assert any(row["c"].endswith(title.split(":", 1)[1]) for title in flagged)
     screenshot(browser, "03-modes")
+
+
+# On a 420 px phone: what sticks out of the page, of a 2x2 cell, and where the cells and the language switch are.
+NARROW_LAYOUT = """
+const width = document.documentElement.clientWidth;
+const box = e => e.getBoundingClientRect();
+const cells = [...document.querySelectorAll('#mode-grid .mode-cell')];
+const outside = cells.flatMap(cell => [...cell.querySelectorAll('*')].filter(e => box(e).width > 0
+    && (box(e).right > box(cell).right + 0.5 || box(e).left < box(cell).left - 0.5)).map(e => e.textContent.trim()));
+const language = box(document.getElementById('lang-zh'));
+return {width, scrollWidth: document.documentElement.scrollWidth, outside,
+        lefts: [...new Set(cells.map(c => Math.round(box(c).left)))], tops: [...new Set(cells.map(c => Math.round(box(c).top)))],
+        rightmost: Math.max(...cells.map(c => box(c).right)), language: [language.left, language.right, language.bottom]};
+"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_modes_fit_a_420_px_screen(browser, base_url, language):
+    browser.set_window_size(420, 900)
+    try:
+        open_page(browser, f"{base_url}/modes?lang={language}")
+        fonts_loaded(browser)
+        layout = browser.execute_script(NARROW_LAYOUT)
+        assert layout["scrollWidth"] <= layout["width"], "the page scrolls sideways"
+        assert len(layout["lefts"]) == 2 and len(layout["tops"]) == 2, "still a 2x2"
+        assert layout["rightmost"] <= layout["width"] and layout["outside"] == []
+        left, right, bottom = layout["language"]
+        assert 0 <= left < right <= layout["width"] and bottom <= 120, "the language switch is on screen, at the top"
+        screenshot(browser, f"13-modes-420px-{language}", width=420)
+    finally:
+        browser.set_window_size(1400, 1000)
+
+
+def test_the_site_has_an_icon(browser, base_url):
+    ico = requests.get(f"{base_url}/favicon.ico", timeout=10)
+    assert ico.status_code == 200 and ico.headers["Content-Type"] == "image/vnd.microsoft.icon"
+    assert ico.content[:4] == b"\x00\x00\x01\x00" and int.from_bytes(ico.content[4:6], "little") == 3  # ICO, 3 sizes
+    open_page(browser, base_url + "/modes")
+    linked = [e.get_attribute("href") for e in browser.find_elements(By.CSS_SELECTOR, 'link[rel="icon"]')]
+    assert len(linked) == 2
+    for href in linked:
+        assert requests.get(href, timeout=10).headers["Content-Type"].startswith(("image/svg+xml", "image/vnd.microsoft.icon"))
+    # The picture really draws: Chromium decodes the SVG icon at 32 px with the brand colour in its corner.
+    corner = browser.execute_async_script("""
+        const [href, done] = arguments; const img = new Image();
+        img.onload = () => { const c = document.createElement('canvas'); c.width = c.height = 32;
+          const g = c.getContext('2d'); g.drawImage(img, 0, 0, 32, 32); done([...g.getImageData(3, 16, 1, 1).data]); };
+        img.onerror = () => done(null); img.src = href;""", linked[0])
+    assert corner == [0x0f, 0x5e, 0x68, 255]
 
 
 def test_class_tree_leads_to_an_individual_and_chinese_labels(browser, base_url, shipped_store):
