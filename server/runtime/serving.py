@@ -1,17 +1,17 @@
-"""Production serving: uWSGI worker processes answering queries in-process, configured only from Settings.
+"""Production serving: nginx at the edge, uWSGI worker processes answering queries, configured only from Settings.
 
-For an on-disk store, `serve` first starts the single writer process (server/runtime/writer.py), which holds the
-store read-write and publishes a read-only snapshot after each write. This process then becomes the
-uWSGI master and forks `workers` worker processes (size it to the cores). Each answers one request at a
-time: queries run in the worker on its own read-only handle of the newest snapshot, writes go to the
-writer, and a watchdog (server/runtime/watchdog.py) ends a worker whose query passes the timeout, after answering
-503; the master starts a fresh one. For a remote store the workers pass everything on to it and its own
-timeout applies.
+For an on-disk store, `serve` first starts the single writer process (server/runtime/writer.py), which
+holds the store read-write and publishes a read-only snapshot after each write. It then starts nginx
+(server/runtime/edge.py), which faces the clients and hands each whole request to a worker over a local
+socket, and becomes the uWSGI master, forking `workers` worker processes (size it to the cores). Each
+answers one request at a time: queries run in the worker on its own read-only handle of the newest
+snapshot, writes go to the writer, and a watchdog (server/runtime/watchdog.py) ends a worker whose query
+passes the timeout, after answering 503; the master starts a fresh one. For a remote store the workers
+pass everything on to it, each call bounded by the query timeout.
 
-Why uWSGI: its HTTP parsing, accept loop and process management are C, so a small query's answer is
-not held up by the server's own Python (a trivial app answered in 0.51 ms under gunicorn's sync worker
-and 0.27 ms under uWSGI, when a point lookup in Oxigraph takes about 0.2 ms). Its model is the one the timeout needs: one request at a time
-per process, only idle workers accept, and a worker that exits is replaced.
+Why uWSGI workers behind the edge: the query timeout needs a process per running query (pyoxigraph cannot
+cancel one), and uWSGI's accept loop and process management are C, so a small query's answer is not held
+up by the server's own Python.
 """
 
 from __future__ import annotations
