@@ -1,4 +1,5 @@
-"""Blueprint "api": the named-query library as a REST API, its OpenAPI document and its docs page."""
+"""Blueprint "api": the named-query library as a REST API and its OpenAPI document (the page documenting it,
+/api/docs, is a page of the site: server/ui/api_docs.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import hashlib
 import io
 import json
 from functools import lru_cache
-from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header, quote_etag
@@ -22,7 +22,7 @@ from kg.store import EmbeddedStore
 from server.http_policy import add_vary
 from server.openapi import build_openapi
 
-bp = Blueprint("api", __name__, template_folder="templates")
+bp = Blueprint("api", __name__)
 
 # Media type -> the `format` name a client may also give in the query string. First entry = no Accept header.
 RESULT_MEDIA_TYPE_TO_FORMAT = {
@@ -57,7 +57,8 @@ def _load_library(state: BlueprintSetupState) -> None:
     app.extensions[INSTANCE_MEMO_KEY] = InstanceMemo()
 
 
-def _library() -> QueryLibrary:
+def library() -> QueryLibrary:
+    """The named-query library this app loaded (also read by the /api/docs page in server/ui/api_docs.py)."""
     return current_app.extensions[LIBRARY_KEY]
 
 
@@ -70,7 +71,7 @@ def list_queries():
     """List the named queries with their parameters."""
     return [
         {**query.to_json(), "url": f"{request.script_root}/api/queries/{query.name}"}
-        for query in _library().queries.values()
+        for query in library().queries.values()
     ]
 
 
@@ -107,29 +108,12 @@ def openapi_document():
     """Serve the OpenAPI 3.1 document generated from the query headers."""
     # The configured address, never the Host header a client sent (which anyone can set).
     server_url = current_app.extensions["coprokg.settings"].base_url + request.script_root
-    document = build_openapi(_library().queries.values(), server_url, RESULT_MEDIA_TYPE_TO_FORMAT)
+    document = build_openapi(library().queries.values(), server_url, RESULT_MEDIA_TYPE_TO_FORMAT)
     return current_app.response_class(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/json")
 
 
-@bp.get("/api/docs")
-def docs_page():
-    """Show a readable page documenting every named query (no scripts, no remote assets)."""
-    public_url = current_app.extensions["coprokg.settings"].public_url
-    base = (public_url.rstrip("/") if public_url else "") + request.script_root  # relative links unless configured
-    queries = list(_library().queries.values())
-    examples = {q.name: f"{base}/api/queries/{q.name}" + _example_query_string(q) for q in queries}
-    formats = list(FORMAT_TO_RESULT_MEDIA_TYPE)
-    return render_template("api/docs.html", queries=queries, base=base, examples=examples, formats=formats)
-
-
-def _example_query_string(query: NamedQuery) -> str:
-    """Give `?name=example&…` for the parameters that have an example (or are required with a default)."""
-    pairs = [(p.name, p.example) for p in query.parameters if p.example is not None]
-    return "?" + urlencode(pairs) if pairs else ""
-
-
 def _named_query(name: str) -> NamedQuery:
-    query = _library().get(name)
+    query = library().get(name)
     if query is None:
         raise NotFound(f"no named query '{name}'; GET /api/queries lists them")
     return query

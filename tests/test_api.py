@@ -246,7 +246,14 @@ def test_docs_page_documents_every_query_from_local_assets_only(client):
     # No remote scripts, styles, fonts or images: every src/href is on this server.
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert assets and all(a.startswith(("/", "#")) and not a.startswith("//") for a in assets), assets
-    assert "<script" not in page
+    # The site's frame: the bundled fonts, the navigation with this page marked, and only our own script file.
+    assert '/static/build/fonts.css' in page and 'class="active" data-nav="api_docs"' in page
+    assert re.findall(r"<script[^>]*>", page) == ['<script type="application/json" id="api-docs-config">',
+                                                  '<script src="/static/api-docs.js">']
+    chinese = client.get("/api/docs?lang=zh").get_data(as_text=True)
+    # In Chinese the Chinese summary comes first, the English one beside it.
+    assert "命名查询接口" in chinese
+    assert chinese.index("某一合作生产模式下的案例（测试用）") < chinese.index("Cases in one coproduction mode")
 
 
 def test_every_shipped_query_runs_on_the_shipped_data_with_its_examples(shipped_store):

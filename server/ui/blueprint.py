@@ -22,6 +22,7 @@ NAVIGATION = (
     ("ui.cases", "nav_cases"),
     ("ui.government", "nav_government"),
     ("ui.docs", "nav_docs"),
+    ("ui.api_docs", "nav_api"),
 )
 
 
