@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pyoxigraph as ox
 import pytest
 import requests
 import test_ui
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from test_ui import fonts_loaded, open_page, screenshot, wait
+from test_ui import PROLOGUE, SCREENSHOTS, fonts_loaded, open_page, screenshot, select, wait
 
 pytestmark = pytest.mark.browser
 
@@ -73,3 +77,124 @@ def test_api_docs_run_shows_the_answer_in_place(browser, base_url):
     browser.find_element(By.CSS_SELECTOR, "#case_modes button[type=submit]").click()
     failed = wait(browser, EC.visibility_of_element_located((By.CSS_SELECTOR, "#case_modes .api-result.failed")))
     assert "HTTP 400" in failed.text and "mode" in failed.find_element(By.CSS_SELECTOR, ".error-detail").text
+
+
+# --- the query page as a workbench ------------------------------------------------------------------------
+
+
+def run_query(driver, query: str) -> None:
+    driver.execute_script("window.coproEditor.setValue(arguments[0])", query)
+    driver.find_element(By.ID, "run").click()
+    answered(driver)
+
+
+def answered(driver) -> None:
+    """Wait for the row count ("12 rows · 0.03 s", in either language) that a finished run shows."""
+    wait(driver, lambda d: re.match(r"\d+ ", d.find_element(By.ID, "row-count").text))
+
+
+def shown_row_count(driver) -> int:
+    return int(driver.find_element(By.ID, "row-count").text.split(" ")[0])
+
+
+CASES_AND_CITIES = "SELECT ?case ?city WHERE { ?case cop:city ?city } ORDER BY ?city"
+LABELS = "SELECT ?s ?label WHERE { ?s rdfs:label ?label FILTER(LANG(?label) = 'zh') }"
+
+
+def test_history_is_kept_across_a_reload(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/?lang=en")
+    browser.execute_script("localStorage.clear()")
+    for query in (CASES_AND_CITIES, LABELS):
+        run_query(browser, query)
+    open_page(browser, base_url + "/?lang=en")  # a fresh page, not the permalink
+    assert browser.find_element(By.ID, "history-count").text == "2"
+    browser.find_element(By.ID, "tab-history").click()
+    assert not browser.find_element(By.ID, "examples").is_displayed()
+    items = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#history button.history-item"))
+    assert [item.get_attribute("title") for item in items] == [LABELS, CASES_AND_CITIES]  # newest first
+    expected = {q: len(select(shipped_store, q)) for q in (LABELS, CASES_AND_CITIES)}
+    assert all(expected.values())
+    for item, query in zip(items, (LABELS, CASES_AND_CITIES), strict=True):
+        assert f"· {expected[query]} rows ·" in item.text
+    items[1].click()
+    assert browser.execute_script("return window.coproEditor.getValue()") == CASES_AND_CITIES
+    run_query(browser, CASES_AND_CITIES)  # run again: it moves to the top, not a second entry
+    titles = [i.get_attribute("title") for i in browser.find_elements(By.CSS_SELECTOR, "#history button.history-item")]
+    assert titles == [CASES_AND_CITIES, LABELS]
+    screenshot(browser, "16-query-history")
+    browser.find_element(By.ID, "clear-history").click()
+    assert browser.find_elements(By.CSS_SELECTOR, "#history button.history-item") == []
+    assert browser.execute_script("return localStorage.getItem('coprokg.history')") is None
+
+
+def test_a_permalink_reopens_the_query_and_its_result(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/?lang=zh")
+    run_query(browser, CASES_AND_CITIES)
+    link = browser.current_url
+    assert parse_qs(urlsplit(link).query) == {"lang": ["zh"], "query": [CASES_AND_CITIES]}
+    open_page(browser, "about:blank")
+    open_page(browser, link)  # no click: the page runs the query it was opened with
+    answered(browser)
+    assert browser.execute_script("return window.coproEditor.getValue()") == CASES_AND_CITIES
+    expected = [row["city"] for row in select(shipped_store, CASES_AND_CITIES)]
+    assert shown_row_count(browser) == len(expected) > 0
+    cities = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#results-table tbody td:nth-child(3) .literal")]
+    assert cities == expected[:25]
+    screenshot(browser, "17-query-permalink-zh")
+
+
+# Slow on purpose (a three-way product of 450 statements each, counted): seconds of work the server cannot
+# interrupt, but ends, so a cancelled run costs the rest of the suite little.
+SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { { SELECT ?a WHERE { ?a ?b ?c } LIMIT 450 } "
+        "{ SELECT ?d WHERE { ?d ?e ?f } LIMIT 450 } { SELECT ?g WHERE { ?g ?h ?i } LIMIT 450 } }")
+
+
+def test_a_long_query_shows_its_time_and_cancel_stops_the_wait(browser, base_url):
+    open_page(browser, base_url + "/?lang=en")
+    browser.execute_script("window.coproEditor.setValue(arguments[0])", SLOW)
+    browser.find_element(By.ID, "run").click()
+    progress = wait(browser, EC.visibility_of_element_located((By.ID, "progress")))
+    assert progress.find_element(By.CSS_SELECTOR, ".spinner").is_displayed()
+    assert browser.find_element(By.ID, "run").get_property("disabled")
+    elapsed = lambda: float(browser.find_element(By.ID, "elapsed").text.split()[0])  # noqa: E731
+    wait(browser, lambda d: elapsed() >= 0.5)
+    first = elapsed()
+    wait(browser, lambda d: elapsed() > first)  # the clock runs
+    screenshot_while_running = browser.find_element(By.ID, "run-status").screenshot_as_png
+    assert screenshot_while_running
+    browser.find_element(By.ID, "cancel").click()
+    cancelled = wait(browser, EC.visibility_of_element_located((By.ID, "cancelled")), timeout=1)
+    assert cancelled.text.startswith("Cancelled after ") and not progress.is_displayed()
+    assert not browser.find_element(By.ID, "run").get_property("disabled")
+    assert browser.find_element(By.ID, "results-card").get_attribute("hidden") is not None, "no result came"
+    # The page is free at once: a quick query answers while the server still works on the cancelled one.
+    run_query(browser, CASES_AND_CITIES)
+    assert browser.find_element(By.CSS_SELECTOR, 'th[data-var="city"]')
+    assert not browser.find_element(By.ID, "run-status").is_displayed()
+    (SCREENSHOTS / "18-query-running.png").write_bytes(screenshot_while_running)
+
+
+CONSTRUCT = "CONSTRUCT { ?case cop:city ?city ; rdfs:label ?label } WHERE { ?case cop:city ?city ; rdfs:label ?label }"
+
+
+def test_a_construct_result_downloads_as_turtle_n_triples_and_json_ld(browser, base_url, shipped_store, tmp_path):
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    open_page(browser, base_url + "/?lang=en")
+    run_query(browser, CONSTRUCT)
+    expected = set(shipped_store.query(PROLOGUE + CONSTRUCT))
+    assert expected and shown_row_count(browser) == len(expected)
+    visible = {b.get_attribute("id") for b in browser.find_elements(By.CSS_SELECTOR, "[data-download-for]") if b.is_displayed()}
+    assert visible == {"download-ttl", "download-nt", "download-jsonld"}
+    screenshot(browser, "19-query-construct")
+    for button, extension, rdf_format in (("download-ttl", "ttl", ox.RdfFormat.TURTLE),
+                                          ("download-nt", "nt", ox.RdfFormat.N_TRIPLES),
+                                          ("download-jsonld", "jsonld", ox.RdfFormat.JSON_LD)):
+        browser.find_element(By.ID, button).click()
+        path = tmp_path / f"coprokg-results.{extension}"
+        wait(browser, lambda d, path=path: path.exists() and path.stat().st_size > 0)
+        assert {quad.triple for quad in ox.parse(path=str(path), format=rdf_format)} == expected, extension
+    assert "@prefix cop: <https://w3id.org/coprokg/ontology#>" in (tmp_path / "coprokg-results.ttl").read_text(encoding="utf-8")
+    # A SELECT offers its own downloads again.
+    run_query(browser, CASES_AND_CITIES)
+    visible = {b.get_attribute("id") for b in browser.find_elements(By.CSS_SELECTOR, "[data-download-for]") if b.is_displayed()}
+    assert visible == {"download-csv", "download-json"}

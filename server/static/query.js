@@ -1,11 +1,18 @@
 // The query page: run SPARQL against /sparql, show results as a sortable, paged table, download them,
-// and show syntax errors inline at their position. Named queries come from /api/queries.
+// and show syntax errors inline at their position. Named queries come from /api/queries. The address bar
+// always holds the query last run (a permalink that reruns it), past runs are kept in localStorage, and a
+// run still waiting can be cancelled.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("ui-config").textContent);
   const T = (key) => config.strings[key] || key;
   const $ = (id) => document.getElementById(id);
-  const state = { vars: [], rows: [], raw: "", sortColumn: null, sortAscending: true, page: 0, pageSize: 25 };
+  const state = { vars: [], rows: [], raw: "", kind: "solutions", query: "", sortColumn: null, sortAscending: true, page: 0, pageSize: 25 };
+  const HISTORY_KEY = "coprokg.history";
+  const HISTORY_SIZE = 30;
+  // What asks for a result: a table-friendly form of each kind (graphs as N-Triples, read line by line).
+  const RESULT_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8";
+  let running = null; // { controller, started, timer, cancelled } while a query waits for its answer
   const editor = CoproEditor.create($("editor"), config.starter, run, config.cspNonce);
   window.coproEditor = editor; // the browser tests read and set the query through this
 
@@ -121,28 +128,152 @@
 
   // --- running a query ------------------------------------------------------------------------------
 
+  // GET while the URL stays short (cacheable, and what a permalink does), else a form POST.
+  function send(query, accept, signal) {
+    const headers = { Accept: accept };
+    const url = `${config.endpoint}?${new URLSearchParams({ query })}`;
+    return url.length < 6000
+      ? fetch(url, { headers, signal })
+      : fetch(config.endpoint, { method: "POST", headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ query }), signal });
+  }
+
   async function run() {
     const query = editor.getValue();
+    if (running) stopWaiting(false); // a new run replaces one still waiting
+    const mine = { controller: new AbortController(), started: performance.now(), cancelled: false };
+    running = mine;
     editor.clearErrors();
     $("error").hidden = true;
     $("run").disabled = true;
     $("row-count").textContent = T("running");
-    const started = performance.now();
+    showProgress(mine);
+    keepInAddressBar(query);
     try {
-      const headers = { Accept: "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8" };
-      const url = `${config.endpoint}?${new URLSearchParams({ query })}`;
-      const response = url.length < 6000
-        ? await fetch(url, { headers })
-        : await fetch(config.endpoint, { method: "POST", headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ query }) });
+      const response = await send(query, RESULT_ACCEPT, mine.controller.signal);
       const text = await response.text();
-      const seconds = ((performance.now() - started) / 1000).toFixed(2);
-      if (!response.ok) return showError(response.status, text);
+      const seconds = ((performance.now() - mine.started) / 1000).toFixed(2);
+      if (!response.ok) {
+        remember(query, { failed: true, seconds });
+        return showError(response.status, text);
+      }
+      state.query = query;
       showResults(response.headers.get("Content-Type") || "", text, seconds);
       showDeclaredPrefixes(response.headers.get("CoproKG-Declared-Prefixes"));
+      remember(query, { rows: state.rows.length, seconds });
     } catch (e) {
-      showError(0, String(e));
+      if (e.name !== "AbortError") showError(0, String(e));
     } finally {
-      $("run").disabled = false;
+      if (running === mine) {
+        running = null;
+        hideProgress(mine);
+        $("run").disabled = false;
+      }
+    }
+  }
+
+  // --- waiting: a spinner with the time elapsed, and a Cancel that stops the wait ---------------------
+
+  function showProgress(mine) {
+    const tick = () => { $("elapsed").textContent = `${((performance.now() - mine.started) / 1000).toFixed(1)} s`; };
+    tick();
+    mine.timer = setInterval(tick, 100);
+    $("run-status").hidden = false;
+    $("progress").hidden = false;
+    $("cancelled").hidden = true;
+  }
+
+  function hideProgress(mine) {
+    clearInterval(mine.timer);
+    $("progress").hidden = true;
+    $("run-status").hidden = mine.cancelled === false;
+  }
+
+  // Abort the request: the browser drops the connection and the page stops waiting at once (the server,
+  // whose in-process query cannot be interrupted, ends it at its time limit).
+  function stopWaiting(byUser) {
+    const mine = running;
+    if (!mine) return;
+    mine.cancelled = byUser;
+    running = null;
+    mine.controller.abort();
+    hideProgress(mine);
+    $("run").disabled = false;
+    if (byUser) {
+      const seconds = ((performance.now() - mine.started) / 1000).toFixed(1);
+      $("cancelled").textContent = T("cancelled_after").replace("{}", seconds);
+      $("cancelled").hidden = false;
+      $("row-count").textContent = "";
+    }
+  }
+
+  // --- permalink: the address bar carries the query, and opening such an address runs it --------------
+
+  function keepInAddressBar(query) {
+    const params = new URLSearchParams(location.search);
+    params.set("query", query);
+    history.replaceState(null, "", `${location.pathname}?${params}`);
+  }
+
+  async function copyLink() {
+    try {
+      await navigator.clipboard.writeText(location.href);
+      $("copy-link").textContent = T("link_copied");
+    } catch (e) {
+      window.prompt(T("copy_link"), location.href); // no clipboard permission: let the reader copy it
+    }
+    setTimeout(() => { $("copy-link").textContent = T("copy_link"); }, 2000);
+  }
+
+  // --- history: the queries run here, newest first, kept in localStorage across reloads -----------------
+
+  function readHistory() {
+    try {
+      const entries = JSON.parse(localStorage.getItem(HISTORY_KEY) || "[]");
+      return Array.isArray(entries) ? entries.filter((e) => e && typeof e.query === "string") : [];
+    } catch (e) {
+      return []; // unreadable (another page's value, or storage refused): start afresh
+    }
+  }
+
+  function remember(query, outcome) {
+    const entries = [{ query, at: Date.now(), ...outcome }, ...readHistory().filter((e) => e.query !== query)];
+    try {
+      localStorage.setItem(HISTORY_KEY, JSON.stringify(entries.slice(0, HISTORY_SIZE)));
+    } catch (e) { /* storage full or refused: the history simply stays as it was */ }
+    renderHistory();
+  }
+
+  // A query's first line that says something: its first non-comment line, else its first comment.
+  function gist(query) {
+    const lines = query.split("\n").map((l) => l.trim()).filter(Boolean);
+    const line = lines.find((l) => !l.startsWith("#")) || lines[0] || "";
+    return line.length > 70 ? `${line.slice(0, 69)}…` : line;
+  }
+
+  function renderHistory() {
+    const list = $("history");
+    const entries = readHistory();
+    list.innerHTML = "";
+    $("clear-history").hidden = !entries.length;
+    $("history-count").textContent = String(entries.length);
+    if (!entries.length) {
+      list.innerHTML = `<li class="muted small">${escapeHtml(T("no_history"))}</li>`;
+      return;
+    }
+    const locale = config.lang === "zh" ? "zh-CN" : "en-GB";
+    for (const entry of entries) {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "history-item";
+      button.title = entry.query;
+      const outcome = entry.failed ? T("query_failed") : `${entry.rows} ${T("rows")}`;
+      const when = new Date(entry.at).toLocaleString(locale, { dateStyle: "short", timeStyle: "short" });
+      button.innerHTML = `<code>${escapeHtml(gist(entry.query))}</code>` +
+        `<span class="example-meta">${escapeHtml(when)} · ${escapeHtml(outcome)} · ${escapeHtml(entry.seconds)} s</span>`;
+      button.addEventListener("click", () => editor.setValue(entry.query));
+      item.appendChild(button);
+      list.appendChild(item);
     }
   }
 
@@ -186,6 +317,10 @@
     state.sortColumn = null;
     $("results-text").hidden = true;
     $("results-table").hidden = false;
+    state.kind = contentType.includes("json") ? "solutions" : contentType.includes("n-triples") ? "graph" : "text";
+    for (const button of document.querySelectorAll("[data-download-for]")) {
+      button.hidden = button.dataset.downloadFor !== (state.kind === "graph" ? "graph" : "solutions");
+    }
     if (contentType.includes("json")) {
       const body = JSON.parse(text);
       if (typeof body.boolean === "boolean") {
@@ -315,6 +450,37 @@
       : JSON.stringify({ head: { vars: state.vars }, results: { bindings: state.rows } }, null, 2);
     download("coprokg-results.json", "application/sparql-results+json", json);
   });
+  // A graph downloads in the serialisation the server writes for it (content negotiation on /sparql), so
+  // Turtle carries the prefixes and JSON-LD is real JSON-LD, not a conversion of the table.
+  async function downloadGraph(button) {
+    button.disabled = true;
+    try {
+      const response = await send(state.query, button.dataset.mediaType, undefined);
+      const text = await response.text();
+      if (!response.ok) return showError(response.status, text);
+      download(`coprokg-results.${button.dataset.extension}`, button.dataset.mediaType, text);
+    } catch (e) {
+      showError(0, String(e));
+    } finally {
+      button.disabled = false;
+    }
+  }
+  document.querySelectorAll('[data-download-for="graph"]').forEach((b) => b.addEventListener("click", () => downloadGraph(b)));
+  $("cancel").addEventListener("click", () => stopWaiting(true));
+  // The side panel's two tabs: the named queries, and this browser's history.
+  for (const tab of document.querySelectorAll(".aside-tab")) {
+    tab.addEventListener("click", () => {
+      for (const other of document.querySelectorAll(".aside-tab")) {
+        other.setAttribute("aria-selected", String(other === tab));
+        $(other.getAttribute("aria-controls")).hidden = other !== tab;
+      }
+    });
+  }
+  $("copy-link").addEventListener("click", copyLink);
+  $("clear-history").addEventListener("click", () => {
+    try { localStorage.removeItem(HISTORY_KEY); } catch (e) { /* nothing stored */ }
+    renderHistory();
+  });
   $("prev-page").addEventListener("click", () => { state.page -= 1; renderTable(); });
   $("next-page").addEventListener("click", () => { state.page += 1; renderTable(); });
   $("page-size").addEventListener("change", (e) => { state.pageSize = Number(e.target.value); state.page = 0; renderTable(); });
@@ -325,4 +491,6 @@
   }
 
   loadExamples();
+  renderHistory();
+  if (config.runOnLoad) run(); // a permalink: show the query's result, not only its text
 })();

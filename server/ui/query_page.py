@@ -11,7 +11,8 @@ from server.ui.language import translate
 
 
 QUERY_SCRIPT_STRINGS = ("example_values", "no_examples", "running", "query_failed", "line", "column", "rows",
-                        "no_rows", "sort_hint", "page", "declared_for_you", "parser_said")
+                        "no_rows", "sort_hint", "page", "declared_for_you", "parser_said", "cancelled_after",
+                        "copy_link", "link_copied", "no_history")
 
 
 @bp.get("/")
@@ -27,6 +28,7 @@ def query_page():
         "endpoint": "/sparql",
         "queriesApi": "/api/queries",
         "starter": starter,
+        "runOnLoad": bool(request.args.get("query")),  # a permalink opens with its result
         "lang": g.lang,
         "prefixes": PREFIXES,
         "localPaths": [[str(COP), "/ontology/"], [str(ID), "/id/"]],
