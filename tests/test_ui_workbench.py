@@ -10,7 +10,9 @@ import pytest
 import requests
 import test_ui
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
+from kg.namespaces import PREFIXES
 from test_ui import PROLOGUE, SCREENSHOTS, fonts_loaded, open_page, screenshot, select, wait
 
 pytestmark = pytest.mark.browser
@@ -198,3 +200,38 @@ def test_a_construct_result_downloads_as_turtle_n_triples_and_json_ld(browser, b
     run_query(browser, CASES_AND_CITIES)
     visible = {b.get_attribute("id") for b in browser.find_elements(By.CSS_SELECTOR, "[data-download-for]") if b.is_displayed()}
     assert visible == {"download-csv", "download-json"}
+
+
+def completion_options(driver) -> list[tuple[str, str]]:
+    """The completion list shown: (label, detail) of each option, best first."""
+    items = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".cm-tooltip-autocomplete li"))
+    return driver.execute_script("""return [...arguments[0]].map(li => [li.querySelector('.cm-completionLabel').textContent,
+        (li.querySelector('.cm-completionDetail') || {textContent: ''}).textContent])""", items)
+
+
+def test_the_editor_completes_prefixes_and_cop_terms_with_their_labels(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/?lang=zh")
+    browser.execute_script("window.coproEditor.setValue('')")
+    content = browser.find_element(By.CSS_SELECTOR, "#editor .cm-content")
+    content.click()
+    content.send_keys("SELECT * WHERE { ?c a cop:Copro")
+    options = completion_options(browser)
+    expected = {row["t"].rsplit("#", 1)[1]: row["l"] for row in select(shipped_store, """
+        SELECT ?t ?l WHERE { GRAPH <https://w3id.org/coprokg/graph/ontology> { ?t a ?k }
+          VALUES ?k { owl:Class owl:ObjectProperty owl:DatatypeProperty owl:AnnotationProperty owl:NamedIndividual }
+          ?t rdfs:label ?l FILTER(LANG(?l) = "zh" && STRSTARTS(STR(?t), STR(cop:Copro))) }""")}
+    assert len(expected) >= 2
+    # The terms that start with what was typed come first, each with its Chinese label.
+    first = options[:len(expected)]
+    assert {label: detail for label, detail in first} == {f"cop:{name}": text for name, text in expected.items()}
+    fonts_loaded(browser)
+    assert all(f["isCustomFont"] for f in platform_fonts(browser, ".cm-tooltip-autocomplete li .cm-completionDetail")), "tofu"
+    screenshot(browser, "20-query-completion-zh")
+    content.send_keys(Keys.ENTER)
+    # (the editor closed the brace itself when it was typed)
+    assert browser.execute_script("return window.coproEditor.getValue()") == f"SELECT * WHERE {{ ?c a {first[0][0]}}}"
+    # A bare word is completed to a known prefix, with its namespace beside it; a variable is not completed.
+    content.send_keys(" . ?c sko")
+    assert ["skos:", PREFIXES["skos"]] in completion_options(browser)
+    content.send_keys(Keys.ESCAPE, " ?co")
+    assert browser.find_elements(By.CSS_SELECTOR, ".cm-tooltip-autocomplete") == []

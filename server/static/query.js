@@ -13,7 +13,13 @@
   // What asks for a result: a table-friendly form of each kind (graphs as N-Triples, read line by line).
   const RESULT_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8";
   let running = null; // { controller, started, timer, cancelled } while a query waits for its answer
-  const editor = CoproEditor.create($("editor"), config.starter, run, config.cspNonce);
+  let vocabulary = null; // /terms.json, read when the editor first offers a completion (or a chart names a term)
+  const loadVocabulary = () => {
+    vocabulary = vocabulary || fetch(`${config.termsUrl}?lang=${config.lang}`).then((r) => r.json())
+      .catch(() => ({ prefixes: config.prefixes, terms: [] }));
+    return vocabulary;
+  };
+  const editor = CoproEditor.create($("editor"), config.starter, run, config.cspNonce, loadVocabulary);
   window.coproEditor = editor; // the browser tests read and set the query through this
 
   // --- named queries as one-click examples -------------------------------------------------------

@@ -27,6 +27,7 @@ def query_page():
     config = {
         "endpoint": "/sparql",
         "queriesApi": "/api/queries",
+        "termsUrl": "/terms.json",  # the editor's completion: prefixes and the ontology's terms, labelled
         "starter": starter,
         "runOnLoad": bool(request.args.get("query")),  # a permalink opens with its result
         "lang": g.lang,

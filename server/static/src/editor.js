@@ -1,21 +1,53 @@
-// The SPARQL editor of the query page: CodeMirror 6 with the legacy SPARQL mode.
+// The SPARQL editor of the query page: CodeMirror 6 with the legacy SPARQL mode, and completion of the known
+// prefixes and of the ontology's terms (labelled in the page language).
 // Bundled by `make assets` (esbuild) into server/static/build/editor.js; exposes window.CoproEditor.
 import { EditorView, basicSetup } from "codemirror";
 import { keymap } from "@codemirror/view";
-import { Prec } from "@codemirror/state";
-import { StreamLanguage } from "@codemirror/language";
+import { EditorState, Prec } from "@codemirror/state";
+import { StreamLanguage, syntaxTree } from "@codemirror/language";
 import { sparql } from "@codemirror/legacy-modes/mode/sparql";
 import { setDiagnostics } from "@codemirror/lint";
 
+// What the completion's icon shows for each kind of term /terms.json names.
+const KIND_TO_TYPE = { class: "class", property: "property", individual: "constant" };
+
+/** A completion source offering `prefix:` names, then the terms under a prefix with their labels as detail.
+ * `vocabulary()` resolves to {prefixes: {name: iri}, terms: [{name, kind, label}]}; it is asked on first use. */
+function vocabularyCompletion(vocabulary) {
+  return async (context) => {
+    const word = context.matchBefore(/[A-Za-z][\w-]*:[\w.-]*|[A-Za-z][\w-]*/);
+    if (!word || (word.from === word.to && !context.explicit)) return null;
+    // Not a variable (?s, $s), not inside an IRI, a string or a comment.
+    const before = context.state.sliceDoc(word.from - 1, word.from);
+    if (before === "?" || before === "$" || before === "<" || before === ":") return null;
+    const node = syntaxTree(context.state).resolveInner(context.pos, -1);
+    if (/comment|string/.test(node.name)) return null;
+    const { prefixes, terms } = await vocabulary();
+    const colon = word.text.indexOf(":");
+    if (colon < 0) {
+      const options = Object.entries(prefixes).map(([name, iri]) => ({ label: `${name}:`, detail: iri, type: "namespace" }));
+      return { from: word.from, options, validFor: /^[A-Za-z][\w-]*$/ };
+    }
+    const prefix = word.text.slice(0, colon + 1);
+    const options = terms.filter((term) => term.name.startsWith(prefix))
+      .map((term) => ({ label: term.name, detail: term.label, type: KIND_TO_TYPE[term.kind] || "variable" }));
+    return { from: word.from, options, validFor: /^[A-Za-z][\w-]*:[\w.-]*$/ };
+  };
+}
+
 /** Create an editor in `parent` holding `doc`; Ctrl/Cmd-Enter calls onRun. `nonce` is the page's
  * Content-Security-Policy nonce: CodeMirror puts its styles in a <style> element, which the policy admits
- * only with it. */
-export function create(parent, doc, onRun, nonce = "") {
+ * only with it. `vocabulary`, if given, feeds the completion (see vocabularyCompletion). */
+export function create(parent, doc, onRun, nonce = "", vocabulary = null) {
   const runKey = Prec.highest(keymap.of([{ key: "Mod-Enter", run: () => { onRun(); return true; } }]));
+  // One source object for the editor's life: CodeMirror drops a result whose source it no longer lists, so a
+  // source made anew on each look-up would be asked again and again.
+  const source = vocabulary ? vocabularyCompletion(vocabulary) : null;
+  const completion = source ? [EditorState.languageData.of(() => [{ autocomplete: source }])] : [];
   const view = new EditorView({
     doc,
     parent,
-    extensions: [basicSetup, runKey, StreamLanguage.define(sparql), EditorView.lineWrapping, EditorView.cspNonce.of(nonce)],
+    extensions: [basicSetup, runKey, StreamLanguage.define(sparql), ...completion, EditorView.lineWrapping, EditorView.cspNonce.of(nonce)],
   });
   return {
     view,
