@@ -235,3 +235,35 @@ def test_the_editor_completes_prefixes_and_cop_terms_with_their_labels(browser, 
     assert ["skos:", PREFIXES["skos"]] in completion_options(browser)
     content.send_keys(Keys.ESCAPE, " ?co")
     assert browser.find_elements(By.CSS_SELECTOR, ".cm-tooltip-autocomplete") == []
+
+
+# Instances per class of the ontology, the most populous eight: counts that differ, of terms that have labels.
+PER_CLASS = ("SELECT ?class (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?class FILTER(STRSTARTS(STR(?class), STR(cop:))) } "
+             "GROUP BY ?class ORDER BY DESC(?n) ?class LIMIT 8")
+
+
+def test_an_aggregate_result_is_drawn_as_a_bar_chart(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/?lang=zh")
+    run_query(browser, PER_CLASS)
+    browser.find_element(By.ID, "view-chart").click()
+    chart = wait(browser, EC.visibility_of_element_located((By.CSS_SELECTOR, "#results-chart svg.bar-chart")))
+    assert not browser.find_element(By.ID, "results-table").is_displayed()
+    expected = select(shipped_store, PER_CLASS)
+    assert len(expected) == 8 and len({row["n"] for row in expected}) >= 3
+    bars = chart.find_elements(By.CSS_SELECTOR, "rect.bar")
+    assert [int(b.get_attribute("data-value")) for b in bars] == [int(row["n"]) for row in expected]
+    # Each bar's length is its value's share of the largest.
+    widths = [float(b.get_attribute("width")) for b in bars]
+    for width, row in zip(widths, expected, strict=True):
+        assert abs(width / max(widths) - int(row["n"]) / max(int(r["n"]) for r in expected)) < 0.01
+    # Classes are named by their Chinese labels.
+    names = [t.get_attribute("textContent") for t in chart.find_elements(By.CSS_SELECTOR, "text.bar-label")]
+    labels = {row["c"]: row["l"] for row in select(shipped_store, "SELECT ?c ?l WHERE { ?c a owl:Class ; "
+                                                                  "rdfs:label ?l FILTER(LANG(?l) = 'zh') }")}
+    assert names == [labels[row["class"]] for row in expected]
+    fonts_loaded(browser)
+    screenshot(browser, "21-query-chart-zh")
+    # A result with no numbers offers no chart.
+    run_query(browser, CASES_AND_CITIES)
+    assert not browser.find_element(By.ID, "view-switch").is_displayed()
+    assert browser.find_element(By.ID, "results-table").is_displayed()

@@ -349,6 +349,72 @@
     $("results-card").hidden = false;
     $("row-count").textContent = `${state.rows.length} ${T("rows")} · ${seconds} s`;
     renderTable();
+    offerChart();
+  }
+
+  // --- a bar chart of an aggregate: one bar per row, when one column is numbers and another names them ---
+
+  const NUMERIC = /#(integer|decimal|double|float|int|long|short|byte|nonNegativeInteger|positiveInteger|unsignedInt|unsignedLong)$/;
+  const CHART_ROWS = 40;
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  function chartColumns() {
+    if (state.kind !== "solutions" || !state.rows.length) return null;
+    const numeric = (v) => state.rows.every((row) => row[v] && row[v].type === "literal" && NUMERIC.test(row[v].datatype || ""));
+    const value = state.vars.find(numeric);
+    const name = state.vars.find((v) => v !== value && state.rows.some((row) => row[v]));
+    return value && name ? { name, value } : null;
+  }
+
+  function offerChart() {
+    const columns = chartColumns();
+    $("view-switch").hidden = !columns;
+    showView(columns && state.view === "chart" ? "chart" : "table");
+  }
+
+  function showView(view) {
+    state.view = view;
+    $("view-table").setAttribute("aria-pressed", String(view === "table"));
+    $("view-chart").setAttribute("aria-pressed", String(view === "chart"));
+    $("results-chart").hidden = view !== "chart";
+    $("table-view").hidden = view === "chart";
+    if (view === "chart") drawChart();
+  }
+
+  function svg(tag, attributes, text) {
+    const element = document.createElementNS(SVG_NS, tag);
+    for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, value);
+    if (text !== undefined) element.textContent = text;
+    return element;
+  }
+
+  // Horizontal bars in the table's order (sort a column to reorder them), at most CHART_ROWS. A cop: term
+  // is named by its label in the page language, other IRIs by their short form.
+  async function drawChart() {
+    const { name, value } = chartColumns();
+    const { terms } = await loadVocabulary();
+    const labels = new Map(terms.map((t) => [t.iri, t.label]));
+    const rows = sortedRows().slice(0, CHART_ROWS).map((row) => {
+      const term = row[name];
+      const text = !term ? "" : term.type === "uri" ? (labels.get(term.value) || compact(term.value)) : term.value;
+      return { text, value: Number(row[value].value) };
+    });
+    const max = Math.max(...rows.map((r) => r.value), 0) || 1;
+    const bar = 22, gap = 8, labelWidth = 260, plot = 520, top = 28;
+    const chart = svg("svg", { viewBox: `0 0 ${labelWidth + plot + 70} ${top + rows.length * (bar + gap)}`, class: "bar-chart", role: "img",
+      "aria-label": `?${value} / ?${name}` });
+    chart.appendChild(svg("text", { x: labelWidth + 4, y: 16, class: "axis-title" }, `?${value}`));
+    rows.forEach((row, i) => {
+      const y = top + i * (bar + gap);
+      const width = Math.max((row.value / max) * plot, 0);
+      const shown = row.text.length > 34 ? `${row.text.slice(0, 33)}…` : row.text;
+      const group = chart.appendChild(svg("g", { class: "bar-row" }));
+      group.appendChild(svg("title", {}, `${row.text}: ${row.value}`));
+      group.appendChild(svg("text", { x: labelWidth - 8, y: y + bar * 0.7, class: "bar-label", "text-anchor": "end" }, shown));
+      group.appendChild(svg("rect", { x: labelWidth, y, width: width.toFixed(2), height: bar, rx: 3, class: "bar", "data-value": row.value }));
+      group.appendChild(svg("text", { x: labelWidth + width + 6, y: y + bar * 0.7, class: "bar-value" }, String(row.value)));
+    });
+    $("results-chart").replaceChildren(chart);
   }
 
   function parseNTriples(text) {
@@ -398,6 +464,7 @@
       state.sortAscending = state.sortColumn === v ? !state.sortAscending : true;
       state.sortColumn = v;
       renderTable();
+      if (state.view === "chart") drawChart();
     }));
     $("page-info").textContent = rows.length
       ? `${first + 1}–${Math.min(first + state.pageSize, rows.length)} / ${rows.length} · ${T("page")} ${state.page + 1}/${pages}` : "";
@@ -487,6 +554,8 @@
     try { localStorage.removeItem(HISTORY_KEY); } catch (e) { /* nothing stored */ }
     renderHistory();
   });
+  $("view-table").addEventListener("click", () => showView("table"));
+  $("view-chart").addEventListener("click", () => showView("chart"));
   $("prev-page").addEventListener("click", () => { state.page -= 1; renderTable(); });
   $("next-page").addEventListener("click", () => { state.page += 1; renderTable(); });
   $("page-size").addEventListener("change", (e) => { state.pageSize = Number(e.target.value); state.page = 0; renderTable(); });
