@@ -12,7 +12,8 @@ import test_ui
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from kg.namespaces import PREFIXES
+from selenium.webdriver.support.ui import Select
+from kg.namespaces import COP, PREFIXES
 from test_ui import PROLOGUE, SCREENSHOTS, fonts_loaded, open_page, screenshot, select, wait
 
 pytestmark = pytest.mark.browser
@@ -267,3 +268,50 @@ def test_an_aggregate_result_is_drawn_as_a_bar_chart(browser, base_url, shipped_
     run_query(browser, CASES_AND_CITIES)
     assert not browser.find_element(By.ID, "view-switch").is_displayed()
     assert browser.find_element(By.ID, "results-table").is_displayed()
+
+
+# --- /cases: search and filters ----------------------------------------------------------------------------
+
+
+def shown_cases(driver) -> list[str]:
+    return sorted(card.get_attribute("data-case") for card in driver.find_elements(By.CSS_SELECTOR, "#case-list .case-card"))
+
+
+def cases_with(store, pattern: str) -> list[str]:
+    return sorted({row["case"] for row in select(store, f"SELECT ?case WHERE {{ ?case a cop:CoproductionCase . {pattern} }}")})
+
+
+def test_cases_can_be_searched_and_filtered(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/cases?lang=zh")
+    every = cases_with(shipped_store, "")
+    assert shown_cases(browser) == every and len(every) >= 4
+    # Each arrangement is offered with the number of cases that have it.
+    counts = {row["a"]: int(row["n"]) for row in select(shipped_store, "SELECT ?a (COUNT(DISTINCT ?c) AS ?n) WHERE { "
+                                                                       "?c cop:hasDeliveryArrangement ?a } GROUP BY ?a")}
+    offered = [o for o in Select(browser.find_element(By.NAME, "arrangement")).options][1:]
+    assert {o.get_attribute("value").replace("cop:", str(COP)): int(o.text.rsplit("(", 1)[1].rstrip(")")) for o in offered} == counts
+    # A mode: choosing it applies at once.
+    mode = "https://w3id.org/coprokg/ontology#ComplementaryAdvantage"
+    Select(browser.find_element(By.NAME, "mode")).select_by_value("cop:ComplementaryAdvantage")
+    wait(browser, EC.url_contains("mode=cop"))
+    expected = cases_with(shipped_store, f"?case cop:hasMode <{mode}>")
+    assert shown_cases(browser) == expected and 0 < len(expected) < len(every)
+    assert browser.find_element(By.ID, "cases-shown").text == f"显示 {len(expected)} 个案例，共 {len(every)} 个"
+    # A province, named in Chinese, with no mode.
+    open_page(browser, base_url + "/cases?lang=zh")
+    Select(browser.find_element(By.NAME, "province")).select_by_value("浙江")
+    wait(browser, EC.url_contains("province="))
+    assert shown_cases(browser) == cases_with(shipped_store, '?case cop:province "浙江"@zh') and len(shown_cases(browser)) == 2
+    # ... and a service among them, then a search in the other language.
+    service = Select(browser.find_element(By.NAME, "service"))
+    key = service.options[1].get_attribute("value")
+    service.select_by_value(key)
+    wait(browser, EC.url_contains("service="))
+    iri = key.replace("cop:", "https://w3id.org/coprokg/ontology#")
+    assert shown_cases(browser) == cases_with(shipped_store, f'?case cop:province "浙江"@zh ; cop:providesService <{iri}>')
+    screenshot(browser, "22-cases-filtered-zh")
+    open_page(browser, base_url + "/cases?lang=zh&q=ningbo")
+    assert shown_cases(browser) == ["https://w3id.org/coprokg/id/case/ningbo-home-care-platform"]
+    open_page(browser, base_url + "/cases?lang=zh&q=nowhere-at-all")
+    assert shown_cases(browser) == [] and "没有符合" in browser.find_element(By.ID, "case-list").text
+    assert len(Select(browser.find_element(By.NAME, "arrangement")).options) == 1, "nothing left to choose but all"

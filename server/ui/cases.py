@@ -1,38 +1,83 @@
-"""The case list and one case's page: actors by sector, mode and conditions, observations, evidence."""
+"""The case list, searched and filtered by province, mode, arrangement and service, and one case's page:
+actors by sector, mode and conditions, observations, evidence."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 import pyoxigraph as ox
-from flask import make_response, render_template
+from flask import make_response, render_template, request
 
-from kg.namespaces import COP, DCTERMS, RDF, case_iri
+from kg.namespaces import COP, DCTERMS, RDF, case_iri, compact_iri
 from server.ui.blueprint import bp
-from server.ui.language import in_page_language, texts
+from server.ui.language import texts
 from server.ui.mechanisms import stage_rank
 from server.ui.modes import condition_status, mode_unmet
 from server.ui.reading import collect, is_true, same_term, select, statements_about
-from server.ui.terms import label
+from server.ui.terms import label, labels
 
 # The source's order of the four sectors; the ontology does not rank them.
 SECTOR_ORDER = (COP.StateSector, COP.MarketSector, COP.SocietySector, COP.FamilySector)
 
 
+# Facets of /cases: the request's name for each, the case_list column it reads, and whether it names a term.
+FACETS = (("province", "province", "provinces", False), ("mode", "mode", "modes", True),
+          ("arrangement", "arrangement", "arrangements", True), ("service", "service", "services", True))
+
+
 @bp.get("/cases")
 def cases():
-    """List the cases with their mode and city."""
+    """List the cases with their mode and city; ?q= searches names and places, ?province= ?mode= ?arrangement=
+    ?service= keep the cases with that value (a term given by its prefixed name)."""
     found: dict[str, dict] = {}
     for row in select("case_list"):
-        case = found.setdefault(row["case"].value, {"term": row["case"], "cities": [], "modes": [], "illustrative": False})
-        for key, column in (("city", "cities"), ("mode", "modes")):
+        case = found.setdefault(row["case"].value, {"term": row["case"], "cities": [], "illustrative": False,
+                                                    **{column: [] for _, _, column, _ in FACETS}})
+        for key, column in (("city", "cities"), *((key, column) for _, key, column, _ in FACETS)):
             if key in row and not any(same_term(row[key], seen) for seen in case[column]):
                 case[column].append(row[key])
         case["illustrative"] |= is_true(row.get("illustrative"))
     for case in found.values():
-        case["cities"] = [v["term"] for v in in_page_language([{"term": c} for c in case["cities"]])]
+        case["cities"] = texts(case["cities"])
+        case["provinces"] = texts(case["provinces"])
     listed = sorted(found.values(), key=lambda c: label(c["term"]).lower())
-    return render_template("cases.html", cases=listed, active="ui.cases")
+    chosen = {name: request.args.get(name, "").strip() for name, _, _, _ in FACETS}
+    search = request.args.get("q", "").strip()
+    shown = [c for c in listed if _matches(c, chosen, search)]
+    # Each facet counts among the cases the other filters keep, so a count says what choosing it would show.
+    facets = [{"name": name, "chosen": chosen[name],
+               "options": _options([c for c in listed if _matches(c, {**chosen, name: ""}, search)], column, is_term)}
+              for name, _, column, is_term in FACETS]
+    return render_template("cases.html", cases=shown, total=len(listed), facets=facets, search=search,
+                           filtered=bool(search or any(chosen.values())), facet_key=_facet_key, active="ui.cases")
+
+
+def _facet_key(term) -> str:
+    """How a value is named in the query string: a term by its prefixed name, text as it reads."""
+    return compact_iri(term.value) if isinstance(term, ox.NamedNode) else term.value
+
+
+def _options(cases: list[dict], column: str, is_term: bool) -> list[tuple[str, str, int]]:
+    """A facet's choices as (key, label, how many cases have it), by label."""
+    counted: dict[str, list] = {}
+    for case in cases:
+        for value in case[column]:
+            counted.setdefault(_facet_key(value), [value, 0])[1] += 1
+    options = [(key, label(value) if is_term else value.value, n) for key, (value, n) in counted.items()]
+    return sorted(options, key=lambda option: option[1].lower())
+
+
+def _matches(case: dict, chosen: dict[str, str], search: str) -> bool:
+    """Whether a case has every chosen value and, if a search is given, contains it in a name or place."""
+    for name, _, column, _ in FACETS:
+        if chosen[name] and chosen[name] not in {_facet_key(value) for value in case[column]}:
+            return False
+    if not search:
+        return True
+    # Its labels in every language, its id, cities and provinces, so a search in either language finds it.
+    haystack = [*labels().get(case["term"].value, {}).values(), case["term"].value.rsplit("/", 1)[-1],
+                *(c.value for c in case["cities"]), *(p.value for p in case["provinces"])]
+    return any(search.casefold() in text.casefold() for text in haystack)
 
 
 @bp.get("/cases/<case_id>")
