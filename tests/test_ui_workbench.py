@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from xml.etree import ElementTree
 from urllib.parse import parse_qs, urlsplit
 
 import pyoxigraph as ox
@@ -315,3 +316,47 @@ def test_cases_can_be_searched_and_filtered(browser, base_url, shipped_store):
     open_page(browser, base_url + "/cases?lang=zh&q=nowhere-at-all")
     assert shown_cases(browser) == [] and "没有符合" in browser.find_element(By.ID, "case-list").text
     assert len(Select(browser.find_element(By.NAME, "arrangement")).options) == 1, "nothing left to choose but all"
+
+
+# --- pictures as files ---------------------------------------------------------------------------------------
+
+
+def downloaded(driver, path):
+    wait(driver, lambda d: path.exists() and path.stat().st_size > 0, timeout=20)
+    return path
+
+
+def test_the_2x2_and_the_cycle_download_as_svg_and_png(browser, base_url, shipped_store, tmp_path):
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    open_page(browser, base_url + "/modes?lang=zh")
+    fonts_loaded(browser)
+    browser.find_element(By.CSS_SELECTOR, '[data-picture="modes"][data-format="svg"]').click()
+    svg_file = downloaded(browser, tmp_path / "coprokg-modes-zh.svg")
+    root = ElementTree.parse(svg_file).getroot()
+    lines = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert len(root.findall("{http://www.w3.org/2000/svg}g")) == 4, "four cells"
+    # Every mode and every case, by its Chinese label (a long name may wrap over lines).
+    joined = "".join(lines).replace(" ", "")
+    names = select(shipped_store, "SELECT ?l WHERE { { ?x a cop:CoproductionMode } UNION { ?x a cop:CoproductionCase ; "
+                                  "cop:hasAuthorityLevel ?a } ?x rdfs:label ?l FILTER(LANG(?l) = 'zh') }")
+    assert len(names) >= 8 and all(row["l"].replace(" ", "") in joined for row in names)
+    browser.find_element(By.CSS_SELECTOR, '[data-picture="modes"][data-format="png"]').click()
+    png = downloaded(browser, tmp_path / "coprokg-modes-zh.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(png[16:20], "big") == 2 * int(root.get("width"))  # IHDR width: twice the SVG's
+    # The PNG is drawn with the bundled fonts, embedded: without them Chromium draws other (here: no) glyphs.
+    same = browser.execute_async_script("""const done = arguments[0]; const svg = coproPictures.svg('modes');
+        Promise.all([coproPictures.png(svg, true), coproPictures.png(svg, false)])
+          .then(async ([a, b]) => { const x = new Uint8Array(await a.arrayBuffer()), y = new Uint8Array(await b.arrayBuffer());
+            done(x.length === y.length && x.every((v, i) => v === y[i])); });""")
+    assert same is False
+    (SCREENSHOTS / "24-modes-picture-zh.png").write_bytes(png)  # the downloaded file itself, to look at
+    screenshot(browser, "23-modes-with-downloads-zh")
+    open_page(browser, base_url + "/mechanisms?lang=en")
+    browser.find_element(By.CSS_SELECTOR, '[data-picture="cycle"][data-format="svg"]').click()
+    cycle = ElementTree.parse(downloaded(browser, tmp_path / "coprokg-cycle-en.svg")).getroot()
+    shown = [" ".join(t.get_attribute("textContent").split()) for t in browser.find_elements(By.CSS_SELECTOR, "svg.cycle text")]
+    assert [" ".join("".join(t.itertext()).split()) for t in cycle.iter("{http://www.w3.org/2000/svg}text")] == shown
+    assert all(c.get("fill") not in (None, "") for c in cycle.iter("{http://www.w3.org/2000/svg}circle"))
+    browser.find_element(By.CSS_SELECTOR, '[data-picture="cycle"][data-format="png"]').click()
+    assert downloaded(browser, tmp_path / "coprokg-cycle-en.png").read_bytes()[:4] == b"\x89PNG"
