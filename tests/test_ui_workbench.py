@@ -360,3 +360,21 @@ def test_the_2x2_and_the_cycle_download_as_svg_and_png(browser, base_url, shippe
     assert all(c.get("fill") not in (None, "") for c in cycle.iter("{http://www.w3.org/2000/svg}circle"))
     browser.find_element(By.CSS_SELECTOR, '[data-picture="cycle"][data-format="png"]').click()
     assert downloaded(browser, tmp_path / "coprokg-cycle-en.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_mechanism_lanes_download_as_a_picture(browser, base_url, shipped_store, tmp_path):
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    open_page(browser, base_url + "/mechanisms?lang=zh")
+    browser.find_element(By.CSS_SELECTOR, '[data-picture="lanes"][data-format="svg"]').click()
+    root = ElementTree.parse(downloaded(browser, tmp_path / "coprokg-lanes-zh.svg")).getroot()
+    lanes = root.findall("{http://www.w3.org/2000/svg}g")
+    mechanisms = select(shipped_store, "SELECT ?m ?l WHERE { ?m a cop:Mechanism ; rdfs:label ?l FILTER(LANG(?l) = 'zh') }")
+    assert len(lanes) == len(mechanisms) >= 3
+    text = "".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")).replace(" ", "")
+    outcomes = select(shipped_store, "SELECT DISTINCT ?l WHERE { ?m a cop:Mechanism ; cop:employsStrategy/cop:yieldsOutcome ?o . "
+                                     "?o rdfs:label ?l FILTER(LANG(?l) = 'zh') }")
+    assert all(row["l"].replace(" ", "") in text for row in mechanisms + outcomes)
+    browser.find_element(By.CSS_SELECTOR, '[data-picture="lanes"][data-format="png"]').click()
+    png = downloaded(browser, tmp_path / "coprokg-lanes-zh.png").read_bytes()
+    assert png[:4] == b"\x89PNG" and int.from_bytes(png[16:20], "big") == 2 * int(root.get("width"))
+    (SCREENSHOTS / "25-mechanism-lanes-picture-zh.png").write_bytes(png)

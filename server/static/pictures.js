@@ -1,8 +1,8 @@
-// The pictures of the theory pages as files for a paper: the 2x2 of modes (/modes) and the virtuous cycle
-// (/mechanisms) download as SVG and as PNG, in the page's language. The 2x2 is HTML on the page, so its SVG
-// is drawn here from the same cells; the cycle is SVG already and is copied with its computed colours. A PNG
-// is the SVG drawn on a canvas at twice its size, with the bundled fonts it needs embedded, so Chinese text
-// does not fall back to whatever (or no) font the reader's machine has.
+// The pictures of the theory pages as files for a paper: the 2x2 of modes (/modes), the mechanism lanes and
+// the virtuous cycle (/mechanisms) download as SVG and as PNG, in the page's language. The 2x2 and the lanes
+// are HTML on the page, so their SVG is drawn here from the same elements; the cycle is SVG already and is
+// copied with its computed colours. A PNG is the SVG drawn on a canvas at twice its size, with the bundled
+// fonts it needs embedded, so Chinese text does not fall back to whatever (or no) font the reader's machine has.
 (function () {
   "use strict";
   const FONTS_CSS = "/static/build/fonts.css";
@@ -83,6 +83,41 @@
       `<rect width="100%" height="100%" fill="#ffffff"/>\n${content}\n</svg>\n`;
   }
 
+  // --- the mechanism lanes: stage -> mechanism -> logic -> strategy -> outcomes, one lane per mechanism ---
+
+  function lanesSvg() {
+    const head = [...document.querySelectorAll("#mechanism-board .lane-head > div")].map((d) => d.textContent.trim());
+    const widths = [130, 170, 190, 180, 320], gapX = 26, pad = 10, size = 14, margin = 12, headHeight = 26, gapY = 14;
+    const lanes = [...document.querySelectorAll("#mechanism-board .lane[data-mechanism]")].map((lane) => {
+      const text = (selector) => lane.querySelector(selector).textContent.replace(/\s+/g, " ").trim();
+      const columns = [text(".stage"), text(".mechanism"), text(".logic"), text(".strategy")].map((t, i) => wrap(t, widths[i] - 2 * pad, size));
+      const outcomes = [...lane.querySelectorAll(".outcomes li")].flatMap((li) => wrap(`• ${li.textContent.replace(/\s+/g, " ").trim()}`, widths[4] - 2 * pad, size));
+      const lines = Math.max(...columns.map((c) => c.length), outcomes.length);
+      return { colour: getComputedStyle(lane.querySelector(".node.mechanism")).backgroundColor, columns: [...columns, outcomes], height: 2 * pad + lines * size * 1.45 };
+    });
+    const width = 2 * margin + widths.reduce((a, b) => a + b, 0) + gapX * (widths.length - 1);
+    const height = margin + headHeight + lanes.reduce((sum, lane) => sum + lane.height + gapY, 0) + margin;
+    const lefts = widths.map((_, i) => margin + widths.slice(0, i).reduce((a, b) => a + b, 0) + gapX * i);
+    const parts = head.map((title, i) => `<text x="${lefts[i]}" y="${margin + 14}" font-size="12" font-weight="600" fill="#63727a">${escapeXml(title.toUpperCase())}</text>`);
+    let y = margin + headHeight;
+    for (const lane of lanes) {
+      parts.push('<g class="lane">');
+      lane.columns.forEach((lines, i) => {
+        const x = lefts[i];
+        const mechanism = i === 1;
+        parts.push(`<rect x="${x}" y="${y}" width="${widths[i]}" height="${lane.height}" rx="8" fill="${mechanism ? lane.colour : "#ffffff"}" stroke="${lane.colour}" stroke-width="${mechanism ? 0 : 1.5}"/>`);
+        lines.forEach((line, n) => parts.push(`<text x="${x + pad}" y="${y + pad + size + n * size * 1.45}" font-size="${size}" font-weight="${mechanism ? 700 : 500}" fill="${mechanism ? "#ffffff" : "#1d2a2f"}">${escapeXml(line)}</text>`));
+        if (i < lane.columns.length - 1) {
+          const ay = y + lane.height / 2, ax = x + widths[i] + 4;
+          parts.push(`<path d="M${ax} ${ay} L${ax + gapX - 10} ${ay} M${ax + gapX - 15} ${ay - 5} L${ax + gapX - 9} ${ay} L${ax + gapX - 15} ${ay + 5}" fill="none" stroke="${lane.colour}" stroke-width="2"/>`);
+        }
+      });
+      parts.push("</g>");
+      y += lane.height + gapY;
+    }
+    return document_(width, height, parts.join("\n"));
+  }
+
   // --- the virtuous cycle: the page's SVG with its colours written in, links and titles kept --------------
 
   const PRESENTATION = ["fill", "stroke", "stroke-width", "font-size", "font-weight", "letter-spacing", "opacity"];
@@ -159,7 +194,7 @@
     setTimeout(() => URL.revokeObjectURL(link.href), 10000);
   }
 
-  const PICTURES = { modes: modesSvg, cycle: cycleSvg };
+  const PICTURES = { modes: modesSvg, lanes: lanesSvg, cycle: cycleSvg };
   const language = document.documentElement.lang.startsWith("zh") ? "zh" : "en";
   for (const button of document.querySelectorAll("[data-picture]")) {
     button.addEventListener("click", async () => {
