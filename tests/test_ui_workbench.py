@@ -267,7 +267,7 @@ def test_an_aggregate_result_is_drawn_as_a_bar_chart(browser, base_url, shipped_
     screenshot(browser, "21-query-chart-zh")
     # A result with no numbers offers no chart.
     run_query(browser, CASES_AND_CITIES)
-    assert not browser.find_element(By.ID, "view-switch").is_displayed()
+    assert not browser.find_element(By.ID, "view-chart").is_displayed()
     assert browser.find_element(By.ID, "results-table").is_displayed()
 
 
@@ -378,3 +378,34 @@ def test_the_mechanism_lanes_download_as_a_picture(browser, base_url, shipped_st
     png = downloaded(browser, tmp_path / "coprokg-lanes-zh.png").read_bytes()
     assert png[:4] == b"\x89PNG" and int.from_bytes(png[16:20], "big") == 2 * int(root.get("width"))
     (SCREENSHOTS / "25-mechanism-lanes-picture-zh.png").write_bytes(png)
+
+
+CLASSES_BY_GRAPH = ("SELECT ?class ?graph WHERE { GRAPH ?graph { ?x a ?class } "
+                    "FILTER(STRSTARTS(STR(?class), STR(cop:)) && STRSTARTS(STR(?x), STR(id:))) }")
+
+
+def test_a_result_can_be_seen_as_a_pivot_table(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/?lang=en")
+    run_query(browser, CLASSES_BY_GRAPH)
+    browser.find_element(By.ID, "view-pivot").click()
+    table = wait(browser, EC.visibility_of_element_located((By.CSS_SELECTOR, "#pivot-table tbody tr")))
+    assert table and not browser.find_element(By.ID, "results-table").is_displayed()
+    counts = {(row["class"], row["graph"]): int(row["n"]) for row in select(shipped_store, CLASSES_BY_GRAPH.replace(
+        "SELECT ?class ?graph", "SELECT ?class ?graph (COUNT(*) AS ?n)") + " GROUP BY ?class ?graph")}
+    graphs = [th.get_attribute("data-key") for th in browser.find_elements(By.CSS_SELECTOR, "#pivot-table thead th[data-key]")]
+    assert set(graphs) == {g for _, g in counts} and len(graphs) >= 2
+    shown = {}
+    for tr in browser.find_elements(By.CSS_SELECTOR, "#pivot-table tbody tr"):
+        cells = [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+        for graph, text in zip(graphs, cells, strict=False):
+            if text:
+                shown[(tr.get_attribute("data-key"), graph)] = int(text)
+        assert int(cells[-1]) == sum(n for (c, _), n in counts.items() if c == tr.get_attribute("data-key"))
+    assert shown == counts
+    assert browser.find_element(By.CSS_SELECTOR, "#pivot-table tfoot td.total").text == str(sum(counts.values()))
+    # Turned the other way round, the same numbers.
+    Select(browser.find_element(By.ID, "pivot-rows")).select_by_value("graph")
+    Select(browser.find_element(By.ID, "pivot-columns")).select_by_value("class")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pivot-table tbody tr").get_attribute("data-key") in graphs)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#pivot-table tbody tr")) == len(graphs)
+    screenshot(browser, "26-query-pivot")

@@ -366,19 +366,73 @@
     return value && name ? { name, value } : null;
   }
 
+  // Table always; Chart for a numeric column beside a naming one; Pivot for two columns or more.
   function offerChart() {
-    const columns = chartColumns();
-    $("view-switch").hidden = !columns;
-    showView(columns && state.view === "chart" ? "chart" : "table");
+    const chart = Boolean(chartColumns());
+    const pivot = state.kind === "solutions" && state.vars.length >= 2 && state.rows.length > 0;
+    $("view-switch").hidden = !chart && !pivot;
+    $("view-chart").hidden = !chart;
+    $("view-pivot").hidden = !pivot;
+    if (pivot) offerPivot();
+    showView((state.view === "chart" && chart) || (state.view === "pivot" && pivot) ? state.view : "table");
   }
 
   function showView(view) {
     state.view = view;
-    $("view-table").setAttribute("aria-pressed", String(view === "table"));
-    $("view-chart").setAttribute("aria-pressed", String(view === "chart"));
+    for (const name of ["table", "chart", "pivot"]) $(`view-${name}`).setAttribute("aria-pressed", String(view === name));
     $("results-chart").hidden = view !== "chart";
-    $("table-view").hidden = view === "chart";
+    $("results-pivot").hidden = view !== "pivot";
+    $("table-view").hidden = view !== "table";
     if (view === "chart") drawChart();
+    if (view === "pivot") drawPivot();
+  }
+
+  // --- a pivot table: one variable down, one across, each cell the rows' count or a numeric column's sum ---
+
+  const PIVOT_COLUMNS = 30;
+
+  function offerPivot() {
+    const numeric = state.vars.filter((v) => state.rows.every((row) => !row[v] || (row[v].type === "literal" && NUMERIC.test(row[v].datatype || ""))));
+    const options = (vars) => vars.map((v) => `<option value="${escapeHtml(v)}">?${escapeHtml(v)}</option>`).join("");
+    const keep = (id, fallback) => ($(id).value && state.vars.includes($(id).value) ? $(id).value : fallback);
+    const down = keep("pivot-rows", state.vars[0]);
+    const across = keep("pivot-columns", state.vars.find((v) => v !== down));
+    const value = $("pivot-value").value;
+    $("pivot-rows").innerHTML = options(state.vars);
+    $("pivot-columns").innerHTML = options(state.vars);
+    $("pivot-value").innerHTML = `<option value="">${escapeHtml(T("pivot_count"))}</option>` +
+      numeric.map((v) => `<option value="${escapeHtml(v)}">${escapeHtml(T("pivot_sum"))} ?${escapeHtml(v)}</option>`).join("");
+    $("pivot-rows").value = down;
+    $("pivot-columns").value = across;
+    $("pivot-value").value = numeric.includes(value) ? value : "";
+  }
+
+  async function drawPivot() {
+    const { terms } = await loadVocabulary();
+    const labels = new Map(terms.map((t) => [t.iri, t.label]));
+    const name = (term) => (!term ? "—" : term.type === "uri" ? (labels.get(term.value) || compact(term.value)) : term.value);
+    const down = $("pivot-rows").value, across = $("pivot-columns").value, value = $("pivot-value").value;
+    const cells = new Map(), rowKeys = new Map(), columnKeys = new Map();
+    for (const row of state.rows) {
+      const r = row[down] ? row[down].value : "", c = row[across] ? row[across].value : "";
+      rowKeys.set(r, row[down]);
+      columnKeys.set(c, row[across]);
+      const add = value ? Number(row[value] ? row[value].value : 0) : 1;
+      cells.set(`${r}\u0000${c}`, (cells.get(`${r}\u0000${c}`) || 0) + add);
+    }
+    const collator = new Intl.Collator(config.lang === "zh" ? "zh" : "en", { numeric: true });
+    const sorted = (keys) => [...keys.entries()].sort((a, b) => collator.compare(name(a[1]), name(b[1])));
+    const rows = sorted(rowKeys), columns = sorted(columnKeys).slice(0, PIVOT_COLUMNS);
+    const total = (key, axis) => [...cells.entries()].filter(([k]) => k.split("\u0000")[axis] === key).reduce((sum, [, n]) => sum + n, 0);
+    const number = (n) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+    const head = `<thead><tr><th>?${escapeHtml(down)} \\ ?${escapeHtml(across)}</th>${columns.map(([key, term]) =>
+      `<th data-key="${escapeHtml(key)}" title="${escapeHtml(key)}">${escapeHtml(name(term))}</th>`).join("")}<th class="total">Σ</th></tr></thead>`;
+    const body = rows.map(([key, term]) => `<tr data-key="${escapeHtml(key)}"><th title="${escapeHtml(key)}">${escapeHtml(name(term))}</th>${columns.map(([c]) => {
+      const n = cells.get(`${key}\u0000${c}`);
+      return `<td>${n === undefined ? "" : number(n)}</td>`;
+    }).join("")}<td class="total">${number(total(key, 0))}</td></tr>`).join("");
+    const foot = `<tfoot><tr><th>Σ</th>${columns.map(([c]) => `<td>${number(total(c, 1))}</td>`).join("")}<td class="total">${number([...cells.values()].reduce((a, b) => a + b, 0))}</td></tr></tfoot>`;
+    $("pivot-table").innerHTML = head + `<tbody>${body}</tbody>` + foot;
   }
 
   function svg(tag, attributes, text) {
@@ -556,6 +610,8 @@
   });
   $("view-table").addEventListener("click", () => showView("table"));
   $("view-chart").addEventListener("click", () => showView("chart"));
+  $("view-pivot").addEventListener("click", () => showView("pivot"));
+  for (const id of ["pivot-rows", "pivot-columns", "pivot-value"]) $(id).addEventListener("change", drawPivot);
   $("prev-page").addEventListener("click", () => { state.page -= 1; renderTable(); });
   $("next-page").addEventListener("click", () => { state.page += 1; renderTable(); });
   $("page-size").addEventListener("change", (e) => { state.pageSize = Number(e.target.value); state.page = 0; renderTable(); });
