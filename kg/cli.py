@@ -335,6 +335,26 @@ def export_qca(output: Path, outcome: str, threshold: float | None, store: str |
                    f"data: {', '.join(table.illustrative)}", err=True)
 
 
+@export.command("codebook")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+def export_codebook(output: Path) -> None:
+    """Write the codebook: OUTPUT.md as docs/codebook.md, OUTPUT.ttl as a SKOS concept scheme."""
+    from kg.codebook import load_codebook, markdown, ontology_terms, problems, skos_graph
+
+    sections = load_codebook()
+    wrong = problems(sections)
+    if wrong:
+        raise click.ClickException("the codebook does not match the importer:\n" + "\n".join(wrong))
+    terms = ontology_terms(_settings().ontology)
+    if output.suffix.lower() == ".md":
+        output.write_text(markdown(sections, terms) + "\n", encoding="utf-8")
+    elif output.suffix.lower() == ".ttl":
+        skos_graph(sections, terms).serialize(output, format="turtle")
+    else:
+        raise click.BadParameter(f"{output} ends in neither .md nor .ttl", param_hint="OUTPUT")
+    click.echo(f"wrote {output}: {sum(len(s.codes) for s in sections)} codes in {len(sections)} vocabularies")
+
+
 def _indicator_words():
     from kg.cases import INDICATOR_TO_IRI
 

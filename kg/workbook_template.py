@@ -278,6 +278,8 @@ def _write_guide(ws, columns: list[Column]) -> None:
          "high 证据直接且一致，其他编码者很可能作出相同编码。"),
         ("Check: coprokg validate FILE.xlsx    Load: coprokg load FILE.xlsx    Format: docs/case-format.md",
          "检查：coprokg validate FILE.xlsx    导入：coprokg load FILE.xlsx    格式说明：docs/case-format.md"),
+        ("How to choose each word (decision rules, examples): docs/codebook.md",
+         "每个词如何选用（判定规则与示例）：docs/codebook.md"),
     ]
     for en, zh in intro:
         ws.append([en, None, None, None, None, zh])
