@@ -206,6 +206,33 @@ def template(output: Path, force: bool) -> None:
                f"`coprokg validate {output}` and `coprokg load {output}`")
 
 
+@main.command("agreement")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def agreement(paths: tuple[Path, ...]) -> None:
+    """Compare two or more coders' codings of the same case(s): agreement, Krippendorff's alpha, each disagreement."""
+    from kg.agreement import agreement as compare
+    from kg.agreement import read_coding, render, stage_outcomes
+    from kg.errors import CaseDataError
+
+    if len(paths) < 2:
+        raise click.UsageError("give two or more files, each one coder's coding of the same case(s)")
+    codings, problems = [], []
+    for path in paths:  # every file's problems at once, as validate gives them
+        try:
+            codings.append(read_coding(path))
+        except CaseDataError as e:
+            problems.extend(e.problems)
+    try:
+        result = None if problems else compare(codings, stage_outcomes(_settings().ontology))
+    except CaseDataError as e:
+        problems.extend(e.problems)
+    if problems:
+        _echo_problems(problems)
+        click.echo(f"{sum(p.is_error for p in problems)} error(s); nothing was compared", err=True)
+        sys.exit(1)
+    click.echo(render(result))
+
+
 @main.command("load")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--store", help="Store directory (default: COPROKG_STORE or data/store).")
