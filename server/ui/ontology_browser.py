@@ -1,12 +1,18 @@
-"""The ontology browser: the class tree, the properties and the individuals; machines get the ontology graph."""
+"""The ontology browser: the class tree, the properties and the individuals; machines get the ontology graph.
+
+The ontology IRI (/ontology) and its version IRI (/ontology/0.1.0, the owl:versionIRI) are one document.
+A request that sends no Accept at all gets RDF/XML there: browsers always send one, and a client that
+sends none is loading the ontology (owlready2's get_ontology(IRI).load() does so, and reads RDF/XML).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 import pyoxigraph as ox
-from flask import make_response, render_template
+from flask import make_response, render_template, request
 
+from kg.errors import NotFound
 from kg.namespaces import ONTOLOGY_IRI
 from server.ui.blueprint import bp
 from server.ui.reading import construct, same_term, select
@@ -52,9 +58,32 @@ def _class_tree() -> list[dict]:
 @bp.get("/ontology")
 def ontology():
     """Show the class tree, properties and individuals; machines get the whole ontology graph."""
-    media_type = negotiate()
+    return _ontology_document()
+
+
+@bp.get("/ontology/<int:major>.<int:minor>.<int:patch>")
+def ontology_version(major: int, minor: int, patch: int):
+    """Answer the version IRI (owl:versionIRI) as the ontology itself, negotiated like /ontology.
+
+    Raises:
+        NotFound: the store's ontology has another version (only the version it holds is served).
+    """
+    # The IRI as written in the path (the int converters would read 00.1.0 as 0.1.0).
+    asked = f"{ONTOLOGY_IRI}/{request.path.rsplit('/', 1)[-1]}"
+    versions = [row["version"].value for row in select("ontology_version")]
+    if asked not in versions:
+        held = ", ".join(f"<{v}>" for v in versions) or "none"
+        raise NotFound(f"no release <{asked}> is served here; the ontology in the store has version IRI {held}")
+    return _ontology_document()
+
+
+def _ontology_document():
+    # No Accept header at all: a loading client, not a browser (see the module docstring).
+    media_type = "application/rdf+xml" if not _sends_accept() else negotiate()
     if media_type not in HTML_MEDIA_TYPES:
-        return rdf_response(construct("ontology_graph"), media_type)
+        response = rdf_response(construct("ontology_graph"), media_type)
+        response.headers["Vary"] = "Accept"
+        return response
     properties: dict[str, dict] = {}
     for row in select("ontology_properties"):
         entry = properties.setdefault(row["property"].value, {
@@ -76,3 +105,7 @@ def ontology():
         node_ontology=ontology_node if str(ONTOLOGY_IRI) in labels() else None, active="ui.ontology"))
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _sends_accept() -> bool:
+    return "Accept" in request.headers or "format" in request.args

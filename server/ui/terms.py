@@ -62,6 +62,8 @@ def local_path(iri: str) -> str:
     """Give the path on this server that describes `iri` (see README, "Web UI")."""
     if iri == str(ONTOLOGY_IRI):
         return "/ontology"
+    if iri.startswith(str(ONTOLOGY_IRI) + "/"):  # a version IRI, /ontology/0.1.0
+        return "/ontology/" + quote(iri[len(str(ONTOLOGY_IRI)) + 1:], safe="")
     if iri.startswith(str(COP)):
         return "/ontology/" + quote(iri[len(str(COP)):], safe="")
     if iri.startswith(str(ID)):
