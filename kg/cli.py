@@ -382,6 +382,27 @@ def export_codebook(output: Path) -> None:
     click.echo(f"wrote {output}: {sum(len(s.codes) for s in sections)} codes in {len(sections)} vocabularies")
 
 
+@export.command("refi-qda")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+def export_refi_qda(output: Path) -> None:
+    """Write the theory's codes as a REFI-QDA codebook (OUTPUT.qdc) for NVivo, ATLAS.ti, MAXQDA or QualCoder."""
+    from kg.codebook import load_codebook, ontology_terms, problems
+    from kg.refi_qda import theory_codes, write_qdc
+
+    if output.suffix.lower() != ".qdc":
+        raise click.BadParameter(f"{output} does not end in .qdc, the REFI-QDA codebook's extension",
+                                 param_hint="OUTPUT")
+    sections = load_codebook()
+    wrong = problems(sections)
+    if wrong:
+        raise click.ClickException("the codebook does not match the importer:\n" + "\n".join(wrong))
+    codes = theory_codes(sections, ontology_terms(_settings().ontology))
+    write_qdc(codes, output)
+    codable = sum(code.codable for top in codes for code in top.walk())
+    click.echo(f"wrote {output}: {codable} codable codes under {len(codes)} headings, names in en and zh, "
+               "the codebook's rules as descriptions")
+
+
 def _indicator_words():
     from kg.cases import INDICATOR_TO_IRI
 
