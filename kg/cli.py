@@ -6,6 +6,7 @@ imports the service.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -401,6 +402,85 @@ def export_refi_qda(output: Path) -> None:
     codable = sum(code.codable for top in codes for code in top.walk())
     click.echo(f"wrote {output}: {codable} codable codes under {len(codes)} headings, names in en and zh, "
                "the codebook's rules as descriptions")
+
+
+@main.group("import")
+def import_() -> None:
+    """Bring codings made in other tools into a case file."""
+
+
+@import_.command("refi-qda")
+@click.argument("project", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--case", "case_id", required=True, help="The id of the case the segments are evidence of.")
+@click.option("--base", type=click.Path(exists=True, path_type=Path),
+              help="The YAML case file holding the case, or a folder of them (default: COPROKG_CASES or cases/).")
+@click.option("--user", help="Import only this QDA user's codings (one coder's file, for coprokg agreement).")
+@click.option("--kind", type=click.Choice(["interview", "focus-group", "secondary-data"]), default="interview",
+              show_default=True, help="The evidence kind of the project's documents.")
+@click.option("--language", default="zh", show_default=True, help="The language tag of the documents' text.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def import_refi_qda(project: Path, output: Path, case_id: str, base: Path | None, user: str | None, kind: str,
+                    language: str, force: bool) -> None:
+    """Add the coded segments of a REFI-QDA project (.qdpx) to a case: evidence, levels, conditions, observations.
+
+    The case's file is read, never changed: the case with the segments added is written to OUTPUT, and only
+    if it validates. A segment whose code contradicts the file, or another segment, is an error.
+    """
+    import tempfile
+
+    import yaml
+
+    from kg.codebook import load_codebook, ontology_terms
+    from kg.errors import CaseDataError
+    from kg.qda_import import add_segments, base_document, dump, read_project
+    from kg.refi_qda import theory_codes
+    from kg.validate import validate_paths
+
+    settings = _settings()
+    if output.suffix.lower() not in (".yaml", ".yml"):
+        raise click.BadParameter(f"{output} does not end in .yaml; the import writes a YAML case file",
+                                 param_hint="OUTPUT")
+    if output.exists() and not force:
+        raise click.ClickException(f"{output} exists; pass --force to overwrite it")
+    codes = theory_codes(load_codebook(), ontology_terms(settings.ontology))
+    try:
+        qda = read_project(project, codes, user)
+        if qda.other_codes:
+            click.echo(f"left out {sum(qda.other_codes.values())} coding(s) with codes that are not CoproKG's: "
+                       f"{', '.join(sorted(qda.other_codes))}", err=True)
+        if not qda.segments:
+            raise click.ClickException(f"{project}: no segment is coded with a CoproKG code"
+                                       + (f" by {user!r}" if user else "") + "; nothing was written")
+        path, document = base_document(base or settings.cases, case_id)
+        if output.resolve() == path.resolve():
+            raise click.ClickException(f"{output} is the case's own file; write to a new file and compare")
+        data = next(d for d in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+                    if isinstance(d, dict) and str(d.get("id")) == case_id)
+        added = add_segments(data, document, qda, kind, language)
+    except CaseDataError as e:
+        _echo_problems(e.problems)
+        click.echo(f"{sum(p.is_error for p in e.problems)} error(s); nothing was written", err=True)
+        sys.exit(1)
+    from kg.cases import display_name
+
+    note = (f"Case {case_id} from {display_name(path)}, with the coded segments of the REFI-QDA project "
+            f"{display_name(project)} added by `coprokg import refi-qda` on {dt.date.today().isoformat()}.\n"
+            f"The comments of {display_name(path)} are not carried over.")
+    text = dump(added.data, note)
+    with tempfile.TemporaryDirectory() as scratch:  # checked as the file it will be, before it is written
+        trial = Path(scratch) / output.name
+        trial.write_text(text, encoding="utf-8")
+        report = validate_paths([trial])
+    _echo_problems(report.problems)
+    if report.errors:
+        click.echo(f"{len(report.errors)} error(s) in the case with the segments added; nothing was written", err=True)
+        sys.exit(1)
+    output.write_text(text, encoding="utf-8")
+    for change in added.changes:
+        click.echo(f"  {change}")
+    click.echo(f"wrote {output}: case {case_id} with {len(qda.segments)} coding(s) of {len({s.guid for s in qda.segments})} "
+               f"segment(s) from {project}; review it, then `coprokg load {output}`")
 
 
 def _indicator_words():
