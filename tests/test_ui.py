@@ -12,7 +12,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import OUTPUT
 from kg.config import ROOT
@@ -278,11 +278,36 @@ def test_mechanism_picture_and_case_page(browser, base_url, shipped_store):
     screenshot(browser, "12-docs")
 
 
+def test_compare_sets_the_cases_side_by_side_and_filters_them(browser, base_url, shipped_store):
+    open_page(browser, base_url + "/compare?lang=zh")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#compare-table tbody tr[data-case]")
+    cases = select(shipped_store, "SELECT ?c WHERE { ?c a cop:CoproductionCase }")
+    assert len(rows) == len(cases) == 4
+    # Each condition cell says what the store holds: met, failed, or not assessed, in the page's language.
+    for status, predicate, words in (("met", "meetsCondition", "满足"), ("fails", "failsCondition", "不满足")):
+        shown = browser.find_elements(By.CSS_SELECTOR, f"#compare-table td.status.{status}")
+        held = select(shipped_store, f"SELECT ?c ?k WHERE {{ ?c cop:{predicate} ?k }}")
+        assert len(shown) == len(held) and {cell.text for cell in shown} == {words}
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#compare-table td.status.not-assessed")) == 8 * 4 - 9
+    header = browser.find_element(By.CSS_SELECTOR, f'#compare-table thead th[data-column="{COP.SurvivalMechanism}"]')
+    assert header.text == "存续机制"
+    screenshot(browser, "27-compare-zh")
+    Select(browser.find_element(By.NAME, "mode")).select_by_value("cop:SharingAssisted")
+    browser.find_element(By.CSS_SELECTOR, "#compare-filters button[type=submit]").click()
+    wait(browser, lambda d: "mode=cop%3ASharingAssisted" in d.current_url or "mode=cop:SharingAssisted" in d.current_url)
+    shown = [r.get_attribute("data-case") for r in browser.find_elements(By.CSS_SELECTOR, "#compare-table tbody tr")]
+    assert shown == ["ningbo-home-care-platform"]
+    link = browser.find_element(By.CSS_SELECTOR, '#compare-shown a[data-format="csv"]').get_attribute("href")
+    download = requests.get(link, timeout=10)
+    assert download.status_code == 200 and download.text.splitlines()[1].startswith("ningbo-home-care-platform,")
+    screenshot(browser, "28-compare-filtered-zh")
+
+
 def test_no_page_breaks_the_content_security_policy(browser, base_url):
     # The policy forbids inline scripts and styles: a page that used one would be reported in the console.
     browser.get_log("browser")  # drop what earlier tests left
-    for path in ("/", "/ontology", "/ontology/CoproductionCase", "/mechanisms", "/modes", "/cases", "/government",
-                 "/docs", "/api/docs", "/ontology#CoproductionCase"):
+    for path in ("/", "/ontology", "/ontology/CoproductionCase", "/mechanisms", "/modes", "/cases", "/compare",
+                 "/government", "/docs", "/api/docs", "/ontology#CoproductionCase"):
         open_page(browser, base_url + path)
     open_page(browser, base_url + "/")
     wait(browser, EC.element_to_be_clickable((By.ID, "run"))).click()

@@ -20,6 +20,7 @@ NAVIGATION = (
     ("ui.mechanisms", "nav_mechanisms"),
     ("ui.modes", "nav_modes"),
     ("ui.cases", "nav_cases"),
+    ("ui.compare", "nav_compare"),
     ("ui.government", "nav_government"),
     ("ui.docs", "nav_docs"),
     ("ui.api_docs", "nav_api"),
