@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from xml.etree import ElementTree
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyoxigraph as ox
 import pytest
 import requests
 import test_ui
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -409,3 +410,152 @@ def test_a_result_can_be_seen_as_a_pivot_table(browser, base_url, shipped_store)
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#pivot-table tbody tr").get_attribute("data-key") in graphs)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#pivot-table tbody tr")) == len(graphs)
     screenshot(browser, "26-query-pivot")
+
+
+def tab_ids(driver) -> list[str]:
+    return [t.get_attribute("data-tab") for t in driver.find_elements(By.CSS_SELECTOR, "#query-tabs .query-tab")]
+
+
+def active_tab(driver) -> str:
+    return driver.find_element(By.CSS_SELECTOR, "#query-tabs .query-tab.active").get_attribute("data-tab")
+
+
+def open_tab(driver, tab: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f'.query-tab[data-tab="{tab}"] .tab-label').click()
+
+
+def editor_text(driver) -> str:
+    return driver.execute_script("return window.coproEditor.getValue()")
+
+
+def sparql_requests(driver) -> int:
+    """How many requests this page has made to /sparql since it was loaded."""
+    return driver.execute_script("return performance.getEntriesByType('resource')"
+                                 ".filter(e => new URL(e.name).pathname === '/sparql').length")
+
+
+def address_query(driver) -> str | None:
+    return parse_qs(urlsplit(driver.current_url).query).get("query", [None])[0]
+
+
+def shown_cities(driver) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#results-table tbody td:nth-child(3) .literal")]
+
+
+def open_fresh(driver, base_url: str, path: str) -> None:
+    """Open the page with nothing in localStorage. Cleared from another page, since the page being left saves
+    its tabs as it goes."""
+    open_page(driver, "about:blank")
+    driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": base_url, "storageTypes": "local_storage"})
+    open_page(driver, base_url + path)
+
+
+def test_tabs_keep_their_queries_and_answers_across_a_reload(browser, base_url, shipped_store):
+    open_fresh(browser, base_url, "/?lang=en")
+    starter = editor_text(browser)
+    assert tab_ids(browser) == ["1"] and not browser.find_elements(By.CSS_SELECTOR, ".close-tab")
+    browser.find_element(By.ID, "new-tab").click()
+    assert tab_ids(browser) == ["1", "2"] and active_tab(browser) == "2"
+    run_query(browser, CASES_AND_CITIES)  # tab 2 holds it and shows its answer
+    cities = [row["city"] for row in select(shipped_store, CASES_AND_CITIES)]
+    assert shown_row_count(browser) == len(cities) > 0 and address_query(browser) == CASES_AND_CITIES
+    open_tab(browser, "1")
+    assert editor_text(browser) == starter and active_tab(browser) == "1"
+    assert not browser.find_element(By.ID, "results-card").is_displayed(), "tab 2's answer is not tab 1's"
+    assert address_query(browser) is None, "the address named a query tab 1 never ran"
+    browser.execute_script("window.coproEditor.setValue(arguments[0])", LABELS)  # typed, not run
+    open_tab(browser, "2")  # back: its answer is shown again, not asked for again
+    assert editor_text(browser) == CASES_AND_CITIES and shown_cities(browser) == cities[:25]
+    assert address_query(browser) == CASES_AND_CITIES and sparql_requests(browser) == 1
+    # A double click renames a tab; Escape leaves the name alone.
+    label = browser.find_element(By.CSS_SELECTOR, '.query-tab[data-tab="2"] .tab-label')
+    ActionChains(browser).double_click(label).perform()
+    field = browser.find_element(By.CSS_SELECTOR, ".tab-name-input")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("Cities", Keys.ENTER)
+    ActionChains(browser).double_click(browser.find_element(By.CSS_SELECTOR, '.query-tab[data-tab="1"] .tab-label')).perform()
+    browser.find_element(By.CSS_SELECTOR, ".tab-name-input").send_keys("ignored", Keys.ESCAPE)
+    names = lambda: [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#query-tabs .tab-label")]  # noqa: E731
+    assert names() == ["Query 1", "Cities"] and active_tab(browser) == "1"  # a click on a tab opens it
+    open_tab(browser, "2")
+    # A reload brings back the tabs, their names and text, the active one, and its answer without a new request.
+    open_page(browser, base_url + "/?lang=en")
+    assert tab_ids(browser) == ["1", "2"] and active_tab(browser) == "2" and names() == ["Query 1", "Cities"]
+    assert editor_text(browser) == CASES_AND_CITIES and shown_row_count(browser) == len(cities)
+    assert shown_cities(browser) == cities[:25] and sparql_requests(browser) == 0
+    open_tab(browser, "1")
+    assert editor_text(browser) == LABELS and not browser.find_element(By.ID, "results-card").is_displayed()
+    # Editing a query that was run takes it out of the address: a reload shows the edit, it does not rerun.
+    open_tab(browser, "2")
+    assert address_query(browser) == CASES_AND_CITIES
+    browser.execute_script("window.coproEditor.setValue(arguments[0])", CASES_AND_CITIES + " LIMIT 3")
+    assert address_query(browser) is None
+    open_page(browser, base_url + "/?lang=en")
+    assert editor_text(browser) == CASES_AND_CITIES + " LIMIT 3" and sparql_requests(browser) == 0
+    # A permalink opens in a tab of its own, the others kept.
+    open_page(browser, base_url + "/?" + urlencode({"lang": "en", "query": PER_CLASS}))
+    answered(browser)
+    assert tab_ids(browser) == ["1", "2", "3"] and active_tab(browser) == "3" and editor_text(browser) == PER_CLASS
+    assert shown_row_count(browser) == len(select(shipped_store, PER_CLASS))
+    screenshot(browser, "27-query-tabs")
+    # Reloading it reruns it in the same tab, not a fourth.
+    browser.refresh()
+    answered(browser)
+    assert tab_ids(browser) == ["1", "2", "3"] and active_tab(browser) == "3"
+    browser.find_element(By.CSS_SELECTOR, '.query-tab[data-tab="2"] .close-tab').click()
+    assert tab_ids(browser) == ["1", "3"] and active_tab(browser) == "3"
+    browser.find_element(By.CSS_SELECTOR, '.query-tab[data-tab="3"] .close-tab').click()
+    assert tab_ids(browser) == ["1"] and editor_text(browser) == LABELS
+    assert not browser.find_element(By.ID, "results-card").is_displayed()
+    open_page(browser, base_url + "/?lang=en")
+    assert tab_ids(browser) == ["1"]
+
+
+# A product counted: a second or two of work, long enough to leave its tab while it runs.
+SLOWISH = SLOW.replace("LIMIT 450", "LIMIT 350")
+
+
+def test_an_answer_goes_to_the_tab_that_asked_even_when_another_is_open(browser, base_url, shipped_store):
+    open_fresh(browser, base_url, "/?lang=en")
+    browser.execute_script("window.coproEditor.setValue(arguments[0])", SLOWISH)
+    browser.find_element(By.ID, "run").click()
+    wait(browser, EC.visibility_of_element_located((By.ID, "progress")))
+    assert browser.find_elements(By.CSS_SELECTOR, '.query-tab[data-tab="1"] .spinner')
+    browser.find_element(By.ID, "new-tab").click()  # leave tab 1 while its query runs
+    assert not browser.find_element(By.ID, "run-status").is_displayed()
+    assert not browser.find_element(By.ID, "run").get_property("disabled"), "tab 2 can run while tab 1 waits"
+    run_query(browser, CASES_AND_CITIES)
+    cities = [row["city"] for row in select(shipped_store, CASES_AND_CITIES)]
+    # Tab 1's answer arrives while tab 2 is open: tab 2 keeps showing its own.
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, '.query-tab[data-tab="1"] .spinner'), timeout=30)
+    assert shown_row_count(browser) == len(cities) and shown_cities(browser) == cities[:25]
+    assert address_query(browser) == CASES_AND_CITIES
+    open_tab(browser, "1")
+    assert shown_row_count(browser) == 1 and address_query(browser) == SLOWISH
+    expected = select(shipped_store, SLOWISH)[0]["n"]
+    assert browser.find_element(By.CSS_SELECTOR, "#results-table tbody td:nth-child(2) .literal").text == expected
+    assert expected == str(350 ** 3)
+    # Its place in the history is there too, with its one row.
+    assert any(i.get_attribute("title") == SLOWISH and "· 1 rows ·" in i.get_attribute("textContent")
+               for i in browser.find_elements(By.CSS_SELECTOR, "#history button.history-item"))
+
+
+EVERYTHING = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+
+
+def test_a_tab_whose_answer_is_too_large_to_keep_says_so_after_a_reload(browser, base_url, shipped_store):
+    size = len(requests.get(f"{base_url}/sparql", params={"query": EVERYTHING},
+                            headers={"Accept": "application/sparql-results+json"}, timeout=30).text)
+    assert size > 100_000, "the answer should be over the 100,000 characters a tab keeps"
+    open_fresh(browser, base_url, "/?lang=en")
+    run_query(browser, EVERYTHING)
+    assert shown_row_count(browser) == len(select(shipped_store, EVERYTHING))
+    assert not browser.find_element(By.ID, "not-kept").is_displayed()
+    open_page(browser, base_url + "/?lang=en")  # the address held the query: drop it, so a reload does not rerun
+    stored = browser.execute_script("return JSON.parse(localStorage.getItem('coprokg.tabs'))")
+    assert stored["list"][0]["ran"] == EVERYTHING and "answer" not in stored["list"][0]
+    assert browser.find_element(By.ID, "not-kept").is_displayed() and sparql_requests(browser) == 0
+    assert not browser.find_element(By.ID, "results-card").is_displayed()
+    browser.find_element(By.ID, "run").click()
+    answered(browser)
+    assert not browser.find_element(By.ID, "not-kept").is_displayed()

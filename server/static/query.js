@@ -12,7 +12,6 @@
   const HISTORY_SIZE = 30;
   // What asks for a result: a table-friendly form of each kind (graphs as N-Triples, read line by line).
   const RESULT_ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8";
-  let running = null; // { controller, started, timer, cancelled } while a query waits for its answer
   let vocabulary = null; // /terms.json, read when the editor first offers a completion (or a chart names a term)
   const loadVocabulary = () => {
     vocabulary = vocabulary || fetch(`${config.termsUrl}?lang=${config.lang}`).then((r) => r.json())
@@ -21,6 +20,203 @@
   };
   const editor = CoproEditor.create($("editor"), config.starter, run, config.cspNonce, loadVocabulary);
   window.coproEditor = editor; // the browser tests read and set the query through this
+
+  // --- tabs: several queries side by side -------------------------------------------------------------
+  // Each tab keeps its text, its name, the query it last ran and that run's answer (or error), in
+  // localStorage, so a reload brings them all back as they were without asking the server again. The
+  // address bar holds the active tab's last-run query while the editor still shows it: a reload or a shared
+  // copy of the address reruns exactly what is on screen.
+
+  const TABS_KEY = "coprokg.tabs";
+  // An answer longer than this is not kept across a reload (localStorage holds ~5 MB for the whole site);
+  // its tab then says so and a run brings it back.
+  const KEPT_ANSWER_CHARS = 100000;
+  const NEW_TAB_QUERY = "SELECT * WHERE {\n  ?s ?p ?o\n}\nLIMIT 10\n";
+  const tabs = openTabs();
+  const answers = new Map(); // tab id -> its last answer, whatever its size, for as long as the page lives
+  const runs = new Map(); // tab id -> { controller, started, timer, cancelled } while its query waits
+
+  function openTabs() {
+    let stored = null;
+    try {
+      stored = JSON.parse(localStorage.getItem(TABS_KEY) || "null");
+    } catch (e) { /* unreadable: start afresh */ }
+    const valid = stored && Array.isArray(stored.list) && stored.list.length &&
+      stored.list.every((tab) => tab && Number.isInteger(tab.id) && typeof tab.query === "string");
+    if (!valid) return { list: [{ id: 1, query: config.starter }], active: 1, next: 2 };
+    stored.next = Math.max(Number.isInteger(stored.next) ? stored.next : 0, ...stored.list.map((tab) => tab.id + 1));
+    if (config.runOnLoad) { // a permalink opens in the tab that holds its text (a reload), else in a new one
+      const same = [stored.list.find((tab) => tab.id === stored.active), ...stored.list]
+        .find((tab) => tab && tab.query === config.starter);
+      if (same) stored.active = same.id;
+      else stored.list.push({ id: stored.next, query: config.starter }), stored.active = stored.next++;
+    }
+    if (!stored.list.some((tab) => tab.id === stored.active)) stored.active = stored.list[0].id;
+    return stored;
+  }
+
+  const activeTab = () => tabs.list.find((tab) => tab.id === tabs.active);
+  const tabById = (id) => tabs.list.find((tab) => tab.id === id);
+  const tabName = (tab) => tab.name || `${T("tab")} ${tab.id}`;
+
+  function saveTabs() {
+    activeTab().query = editor.getValue();
+    try {
+      localStorage.setItem(TABS_KEY, JSON.stringify(tabs));
+    } catch (e) {
+      // Storage full: keep the texts, drop the kept answers (they come back with a run), and try again.
+      tabs.list.forEach((tab) => delete tab.answer);
+      try { localStorage.setItem(TABS_KEY, JSON.stringify(tabs)); } catch (again) { /* the tabs last as long as the page */ }
+    }
+  }
+
+  // Keep a tab's answer: in memory always, across reloads when small enough.
+  function keepAnswer(tab, query, answer) {
+    tab.ran = query;
+    answers.set(tab.id, answer);
+    if (answer.text.length <= KEPT_ANSWER_CHARS) tab.answer = answer;
+    else delete tab.answer;
+    saveTabs();
+  }
+
+  // The address names the query on screen only while it is the one the tab last ran.
+  let addressQuery = new URLSearchParams(location.search).get("query");
+  function syncAddress() {
+    const tab = activeTab();
+    const wanted = tab.ran !== undefined && editor.getValue() === tab.ran ? tab.ran : null;
+    if (wanted === addressQuery) return; // unchanged: no history call per keystroke (browsers throttle them)
+    addressQuery = wanted;
+    const params = new URLSearchParams(location.search);
+    if (wanted === null) params.delete("query");
+    else params.set("query", wanted);
+    history.replaceState(null, "", `${location.pathname}${params.toString() ? `?${params}` : ""}`);
+  }
+
+  // Show the active tab's answer, error, or wait, as it was when the tab was left.
+  function showTab() {
+    const tab = activeTab();
+    const answer = answers.get(tab.id) || tab.answer;
+    editor.clearErrors();
+    $("error").hidden = true;
+    $("results-card").hidden = true;
+    $("cancelled").hidden = true;
+    $("row-count").textContent = "";
+    $("not-kept").hidden = !(tab.ran !== undefined && !answer && !runs.has(tab.id));
+    if (answer && answer.ok) {
+      state.query = tab.ran;
+      showResults(answer.contentType, answer.text, answer.seconds);
+      showDeclaredPrefixes(answer.declared);
+    } else if (answer) {
+      showError(answer.status, answer.text);
+      if (editor.getValue() !== tab.ran) editor.clearErrors(); // the position was in the text as it was run
+    }
+    const waiting = runs.get(tab.id);
+    if (waiting) {
+      showProgress(waiting);
+    } else {
+      $("run-status").hidden = true;
+      $("progress").hidden = true;
+    }
+    $("run").disabled = Boolean(waiting);
+    syncAddress();
+  }
+
+  function switchTab(id) {
+    saveTabs();
+    tabs.active = id;
+    editor.setValue(activeTab().query);
+    saveTabs();
+    renderTabs();
+    showTab();
+  }
+
+  function closeTab(tab) {
+    if (runs.has(tab.id)) stopWaiting(tab.id, false);
+    const index = tabs.list.indexOf(tab);
+    tabs.list.splice(index, 1);
+    answers.delete(tab.id);
+    if (tab.id === tabs.active) {
+      tabs.active = tabs.list[Math.max(index - 1, 0)].id;
+      editor.setValue(activeTab().query);
+      showTab();
+    }
+    saveTabs();
+    renderTabs();
+  }
+
+  // A double click (or F2) on a tab's name edits it in place: Enter or leaving keeps it, Escape does not.
+  function renameTab(tab, label) {
+    const input = document.createElement("input");
+    input.className = "tab-name-input";
+    input.value = tabName(tab);
+    input.setAttribute("aria-label", T("rename_tab"));
+    let done = false;
+    const finish = (keep) => {
+      if (done) return;
+      done = true;
+      const name = input.value.trim();
+      if (keep) tab.name = name || undefined;
+      saveTabs();
+      renderTabs();
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") finish(true);
+      if (event.key === "Escape") finish(false);
+      event.stopPropagation();
+    });
+    input.addEventListener("blur", () => finish(true));
+    label.replaceWith(input);
+    input.focus();
+    input.select();
+  }
+
+  function renderTabs() {
+    const bar = $("query-tabs");
+    bar.innerHTML = "";
+    for (const tab of tabs.list) {
+      const holder = document.createElement("span");
+      holder.className = "query-tab";
+      holder.dataset.tab = String(tab.id);
+      holder.setAttribute("role", "presentation");
+      holder.classList.toggle("active", tab.id === tabs.active);
+      const label = document.createElement("button");
+      label.type = "button";
+      label.className = "tab-label";
+      label.setAttribute("role", "tab");
+      label.setAttribute("aria-selected", String(tab.id === tabs.active));
+      label.title = `${tab.query}\n\n${T("rename_tab_hint")}`;
+      label.textContent = tabName(tab);
+      if (runs.has(tab.id)) label.insertAdjacentHTML("beforeend", ' <span class="spinner small" aria-hidden="true"></span>');
+      label.addEventListener("click", () => { if (tab.id !== tabs.active) switchTab(tab.id); });
+      label.addEventListener("dblclick", () => renameTab(tab, label));
+      label.addEventListener("keydown", (event) => { if (event.key === "F2") renameTab(tab, label); });
+      holder.appendChild(label);
+      if (tabs.list.length > 1) {
+        const close = document.createElement("button");
+        close.type = "button";
+        close.className = "close-tab";
+        close.textContent = "×";
+        close.title = `${T("close_tab")}: ${tabName(tab)}`;
+        close.setAttribute("aria-label", close.title);
+        close.addEventListener("click", () => closeTab(tab));
+        holder.appendChild(close);
+      }
+      bar.appendChild(holder);
+    }
+    const add = document.createElement("button");
+    add.type = "button";
+    add.id = "new-tab";
+    add.className = "new-tab";
+    add.title = T("new_tab");
+    add.setAttribute("aria-label", T("new_tab"));
+    add.textContent = "+";
+    add.addEventListener("click", () => {
+      saveTabs();
+      tabs.list.push({ id: tabs.next, query: NEW_TAB_QUERY });
+      switchTab(tabs.next++);
+    });
+    bar.appendChild(add);
+  }
 
   // --- named queries as one-click examples -------------------------------------------------------
 
@@ -143,66 +339,90 @@
       : fetch(config.endpoint, { method: "POST", headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ query }), signal });
   }
 
+  // Run the editor's query for the active tab. Its answer belongs to that tab: a tab left while its query
+  // waits gets the answer all the same, shown when the tab is opened again. Tabs run independently.
   async function run() {
     const query = editor.getValue();
-    if (running) stopWaiting(false); // a new run replaces one still waiting
-    const mine = { controller: new AbortController(), started: performance.now(), cancelled: false };
-    running = mine;
+    const tab = activeTab();
+    if (runs.has(tab.id)) stopWaiting(tab.id, false); // a new run replaces one still waiting
+    const mine = { controller: new AbortController(), started: performance.now(), cancelled: false, tab: tab.id };
+    runs.set(tab.id, mine);
     editor.clearErrors();
     $("error").hidden = true;
+    $("not-kept").hidden = true;
+    $("results-card").hidden = true; // the answer shown was to the query as it was last run
     $("run").disabled = true;
     $("row-count").textContent = T("running");
     showProgress(mine);
-    keepInAddressBar(query);
+    renderTabs();
+    saveTabs();
     try {
       const response = await send(query, RESULT_ACCEPT, mine.controller.signal);
       const text = await response.text();
       const seconds = ((performance.now() - mine.started) / 1000).toFixed(2);
-      if (!response.ok) {
-        remember(query, { failed: true, seconds });
-        return showError(response.status, text);
-      }
-      state.query = query;
-      showResults(response.headers.get("Content-Type") || "", text, seconds);
-      showDeclaredPrefixes(response.headers.get("CoproKG-Declared-Prefixes"));
-      remember(query, { rows: state.rows.length, seconds });
+      const answer = response.ok
+        ? { ok: true, contentType: response.headers.get("Content-Type") || "", text, seconds,
+          declared: response.headers.get("CoproKG-Declared-Prefixes") }
+        : { ok: false, status: response.status, text };
+      if (runs.get(tab.id) !== mine || !tabById(tab.id)) return; // replaced, cancelled or closed meanwhile
+      runs.delete(tab.id);
+      keepAnswer(tab, query, answer);
+      if (tabs.active === tab.id) showTab();
+      remember(query, answer.ok ? { rows: rowCount(answer), seconds } : { failed: true, seconds });
     } catch (e) {
-      if (e.name !== "AbortError") showError(0, String(e));
+      if (e.name !== "AbortError" && runs.get(tab.id) === mine) {
+        runs.delete(tab.id);
+        if (tabs.active === tab.id) showError(0, String(e));
+      }
     } finally {
-      if (running === mine) {
-        running = null;
-        hideProgress(mine);
+      if (runs.get(tab.id) === mine) runs.delete(tab.id);
+      clearInterval(mine.timer);
+      if (tabs.active === tab.id && !runs.has(tab.id)) {
+        $("progress").hidden = true;
+        $("run-status").hidden = !mine.cancelled;
         $("run").disabled = false;
       }
+      renderTabs();
     }
+  }
+
+  // The history notes how many rows an answer had, whether or not its tab is the one on screen.
+  function rowCount(answer) {
+    if (answer.contentType.includes("json")) {
+      const body = JSON.parse(answer.text);
+      return typeof body.boolean === "boolean" ? 1 : body.results.bindings.length;
+    }
+    if (answer.contentType.includes("n-triples")) return parseNTriples(answer.text).length;
+    return 0;
   }
 
   // --- waiting: a spinner with the time elapsed, and a Cancel that stops the wait ---------------------
 
   function showProgress(mine) {
-    const tick = () => { $("elapsed").textContent = `${((performance.now() - mine.started) / 1000).toFixed(1)} s`; };
+    const tick = () => {
+      if (tabs.active === mine.tab) $("elapsed").textContent = `${((performance.now() - mine.started) / 1000).toFixed(1)} s`;
+    };
     tick();
-    mine.timer = setInterval(tick, 100);
+    if (!mine.timer) mine.timer = setInterval(tick, 100);
     $("run-status").hidden = false;
     $("progress").hidden = false;
     $("cancelled").hidden = true;
+    $("row-count").textContent = T("running");
   }
 
-  function hideProgress(mine) {
-    clearInterval(mine.timer);
-    $("progress").hidden = true;
-    $("run-status").hidden = mine.cancelled === false;
-  }
-
-  // Abort the request: the browser drops the connection and the page stops waiting at once (the server,
-  // whose in-process query cannot be interrupted, ends it at its time limit).
-  function stopWaiting(byUser) {
-    const mine = running;
+  // Abort the request of a tab: the browser drops the connection and the page stops waiting at once (the
+  // server, whose in-process query cannot be interrupted, ends it at its time limit).
+  function stopWaiting(id, byUser) {
+    const mine = runs.get(id);
     if (!mine) return;
     mine.cancelled = byUser;
-    running = null;
+    runs.delete(id);
     mine.controller.abort();
-    hideProgress(mine);
+    clearInterval(mine.timer);
+    renderTabs();
+    if (tabs.active !== id) return;
+    $("progress").hidden = true;
+    $("run-status").hidden = !byUser;
     $("run").disabled = false;
     if (byUser) {
       const seconds = ((performance.now() - mine.started) / 1000).toFixed(1);
@@ -214,18 +434,20 @@
 
   // --- permalink: the address bar carries the query, and opening such an address runs it --------------
 
-  function keepInAddressBar(query) {
+  // The link to the query in the editor (run or not): opening it runs it.
+  function linkToQuery() {
     const params = new URLSearchParams(location.search);
-    params.set("query", query);
-    history.replaceState(null, "", `${location.pathname}?${params}`);
+    params.set("query", editor.getValue());
+    return `${location.origin}${location.pathname}?${params}`;
   }
 
   async function copyLink() {
+    const link = linkToQuery();
     try {
-      await navigator.clipboard.writeText(location.href);
+      await navigator.clipboard.writeText(link);
       $("copy-link").textContent = T("link_copied");
     } catch (e) {
-      window.prompt(T("copy_link"), location.href); // no clipboard permission: let the reader copy it
+      window.prompt(T("copy_link"), link); // no clipboard permission: let the reader copy it
     }
     setTimeout(() => { $("copy-link").textContent = T("copy_link"); }, 2000);
   }
@@ -593,7 +815,7 @@
     }
   }
   document.querySelectorAll('[data-download-for="graph"]').forEach((b) => b.addEventListener("click", () => downloadGraph(b)));
-  $("cancel").addEventListener("click", () => stopWaiting(true));
+  $("cancel").addEventListener("click", () => stopWaiting(tabs.active, true));
   // The side panel's two tabs: the named queries, and this browser's history.
   for (const tab of document.querySelectorAll(".aside-tab")) {
     tab.addEventListener("click", () => {
@@ -621,7 +843,19 @@
     return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
 
+  if (editor.getValue() !== activeTab().query) editor.setValue(activeTab().query);
+  saveTabs();
+  renderTabs();
+  // A reload shows each tab as it was left; a permalink shows the query's result, not only its text.
+  if (config.runOnLoad) run();
+  else showTab();
+  let pendingSave = null;
+  editor.onChange(() => {
+    syncAddress();
+    clearTimeout(pendingSave);
+    pendingSave = setTimeout(saveTabs, 400);
+  });
+  window.addEventListener("pagehide", saveTabs);
   loadExamples();
   renderHistory();
-  if (config.runOnLoad) run(); // a permalink: show the query's result, not only its text
 })();

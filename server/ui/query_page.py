@@ -12,7 +12,8 @@ from server.ui.language import translate
 
 QUERY_SCRIPT_STRINGS = ("example_values", "no_examples", "running", "query_failed", "line", "column", "rows",
                         "no_rows", "sort_hint", "page", "declared_for_you", "parser_said", "cancelled_after",
-                        "copy_link", "link_copied", "no_history", "pivot_count", "pivot_sum")
+                        "copy_link", "link_copied", "no_history", "pivot_count", "pivot_sum",
+                        "tab", "new_tab", "close_tab", "rename_tab", "rename_tab_hint", "not_kept")
 
 
 @bp.get("/")

@@ -44,10 +44,13 @@ export function create(parent, doc, onRun, nonce = "", vocabulary = null) {
   // source made anew on each look-up would be asked again and again.
   const source = vocabulary ? vocabularyCompletion(vocabulary) : null;
   const completion = source ? [EditorState.languageData.of(() => [{ autocomplete: source }])] : [];
+  // The page's query tabs keep each tab's text and the address bar up to date as the text changes.
+  const changeListeners = [];
+  const changes = EditorView.updateListener.of((update) => { if (update.docChanged) changeListeners.forEach((f) => f()); });
   const view = new EditorView({
     doc,
     parent,
-    extensions: [basicSetup, runKey, StreamLanguage.define(sparql), ...completion, EditorView.lineWrapping, EditorView.cspNonce.of(nonce)],
+    extensions: [basicSetup, runKey, StreamLanguage.define(sparql), ...completion, changes, EditorView.lineWrapping, EditorView.cspNonce.of(nonce)],
   });
   return {
     view,
@@ -71,5 +74,7 @@ export function create(parent, doc, onRun, nonce = "", vocabulary = null) {
       view.dispatch({ selection: { anchor: from }, scrollIntoView: true });
     },
     clearErrors() { view.dispatch(setDiagnostics(view.state, [])); },
+    /** Call `listener` after every change of the text, typed or set. */
+    onChange(listener) { changeListeners.push(listener); },
   };
 }
