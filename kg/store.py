@@ -37,7 +37,8 @@ from kg.errors import (
     Unsupported,
     UpdateSyntaxError,
 )
-from kg.query_worker import Cancelled, ChunkWriter, kind_of, run_job
+from kg.namespaces import PREFIXES
+from kg.query_worker import Cancelled, ChunkWriter, kind_of, PREFIXED_FORMATS, run_job
 from kg.sparql_scan import add_using_clauses, check_external, check_using_conflict, scan, tokenize
 
 if TYPE_CHECKING:
@@ -930,7 +931,13 @@ def _relay(response, formats: Mapping[str, str | None], emit) -> None:
         emit(("head", kind, media_type))
         writer = ChunkWriter(emit)
         if kind == "graph":
-            ox.serialize(result, writer, ox.RdfFormat.from_media_type(media_type))
+            # Declared and used as the embedded store's answers are (kg/query_worker.py): the remote store's own
+            # prefixes were lost in parsing, and a reader of Turtle should not get full IRIs from one backend only.
+            graph_format = ox.RdfFormat.from_media_type(media_type)
+            if graph_format in PREFIXED_FORMATS:
+                ox.serialize(result, writer, graph_format, prefixes=PREFIXES)
+            else:
+                ox.serialize(result, writer, graph_format)
         else:
             result.serialize(writer, ox.QueryResultsFormat.from_media_type(media_type))
         writer.flush()
