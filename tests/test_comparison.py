@@ -99,3 +99,33 @@ def test_downloads_are_the_matrix_shown_in_the_pages_language(client, shipped_ma
     sheet = book.active
     assert [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)] == filtered
     assert sheet.freeze_panes == "C2"
+
+
+def test_the_codebook_page_gives_every_rule_in_the_pages_language(client):
+    from markupsafe import escape
+
+    from kg.codebook import load_codebook
+
+    def shown(text: str) -> str:
+        return str(escape(text))
+
+    page = client.get("/codebook?lang=zh").get_data(as_text=True)
+    sections = load_codebook()
+    for section in sections:
+        assert f'id="{section.key}"' in page and shown(section.texts["rule"]["zh"]) in page
+        for word, entry in section.codes.items():
+            row = page.split(f'<tr id="{section.key}-{word}">', 1)[1].split("</tr>", 1)[0]
+            assert shown(entry["rule"]["zh"]) in row and f"<code>{word}</code>" in row
+            assert "counter" not in entry or shown(entry["counter"]["zh"]) in row
+    assert page.count('<tr id="') == sum(len(s.codes) for s in sections) == 68
+    assert shown(sections[0].texts["rule"]["en"]) in client.get("/codebook?lang=en").get_data(as_text=True)
+
+
+def test_compare_links_each_coded_column_to_its_rule(client):
+    import re
+
+    page = client.get("/compare?lang=en").get_data(as_text=True)
+    codebook = client.get("/codebook").get_data(as_text=True)
+    fragments = set(re.findall(r'href="/codebook#([\w-]+)"', page))
+    assert {f"condition-{w}" for w in cf.CONDITION_TO_IRI} <= fragments and "authority" in fragments
+    assert all(f'id="{fragment}"' in codebook for fragment in fragments)

@@ -301,13 +301,18 @@ def test_compare_sets_the_cases_side_by_side_and_filters_them(browser, base_url,
     download = requests.get(link, timeout=10)
     assert download.status_code == 200 and download.text.splitlines()[1].startswith("ningbo-home-care-platform,")
     screenshot(browser, "28-compare-filtered-zh")
+    # A column's heading leads to its coding rule.
+    browser.find_element(By.CSS_SELECTOR, f'#compare-table thead th[data-column="{COP.PartnersWeakAndFew}"] a').click()
+    wait(browser, lambda d: d.current_url.endswith("/codebook#condition-partners-weak-and-few"))
+    assert "当潜在合作方很少且能力不足时为真" in browser.find_element(By.ID, "condition-partners-weak-and-few").text
+    screenshot(browser, "29-codebook-zh")
 
 
 def test_no_page_breaks_the_content_security_policy(browser, base_url):
     # The policy forbids inline scripts and styles: a page that used one would be reported in the console.
     browser.get_log("browser")  # drop what earlier tests left
     for path in ("/", "/ontology", "/ontology/CoproductionCase", "/mechanisms", "/modes", "/cases", "/compare",
-                 "/government", "/docs", "/api/docs", "/ontology#CoproductionCase"):
+                 "/codebook", "/government", "/docs", "/api/docs", "/ontology#CoproductionCase"):
         open_page(browser, base_url + path)
     open_page(browser, base_url + "/")
     wait(browser, EC.element_to_be_clickable((By.ID, "run"))).click()

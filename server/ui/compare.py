@@ -6,10 +6,12 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import Response, g, render_template, request
 
+from kg import cases as cf
 from kg.comparison import Column, Matrix, as_csv, as_xlsx, matrix, table
 from kg.namespaces import compact_iri
 from server.api import library
 from server.ui.blueprint import bp
+from server.ui.codebook_page import anchor
 from server.ui.language import translate
 from server.ui.reading import store
 from server.ui.terms import label
@@ -17,6 +19,12 @@ from server.ui.terms import label
 DOWNLOADS = {"csv": ("text/csv; charset=utf-8", as_csv), "xlsx": (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", as_xlsx)}
 ILLUSTRATIVE_CHOICES = ("yes", "no")
+# The codebook section that says how each dimension is coded; the mode is derived from the levels, not coded.
+DIMENSION_TO_SECTION = {"arrangement": "arrangement", "services": "service", "authority": "authority",
+                        "resources": "resources", "condition": "condition", "characteristics": "characteristic",
+                        "outcomes": "outcome", "performance": "indicator"}
+WORD_OF_TERM = {str(iri): (section, word) for section, table in (("condition", cf.CONDITION_TO_IRI),
+                ("indicator", cf.INDICATOR_TO_IRI)) for word, iri in table.items()}
 
 
 @bp.get("/compare")
@@ -39,7 +47,7 @@ def compare():
               for dimension in dict.fromkeys(c.dimension for c in shown.columns)]
     return render_template("compare.html", matrix=shown, total=len(result.rows), groups=groups, chosen=chosen,
                            provinces=provinces, modes=sorted(modes.items(), key=lambda m: m[1]),
-                           illustrative_choices=ILLUSTRATIVE_CHOICES, header=header, cell=cell,
+                           illustrative_choices=ILLUSTRATIVE_CHOICES, header=header, cell=cell, rule=rule,
                            filtered=any(chosen.values()), active="ui.compare")
 
 
@@ -51,6 +59,13 @@ def _matches(row, chosen: dict[str, str]) -> bool:
     if chosen["illustrative"] in ILLUSTRATIVE_CHOICES and row.illustrative != (chosen["illustrative"] == "yes"):
         return False
     return True
+
+
+def rule(dimension: str, key: str | None = None) -> str | None:
+    """The /codebook fragment with the rule for a dimension, or for one condition or indicator of it."""
+    if key in WORD_OF_TERM:
+        return anchor(*WORD_OF_TERM[key])
+    return anchor(DIMENSION_TO_SECTION[dimension]) if dimension in DIMENSION_TO_SECTION and key is None else None
 
 
 def header(column: Column) -> str:
