@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 import xml.etree.ElementTree as ET
 import zipfile
 
@@ -49,7 +50,8 @@ def write_project(path, codes, codings: list[tuple[str, str, str]]):
     for name, guid in USERS.items():
         ET.SubElement(users, f"{P}User", guid=guid, name=name)
     book = ET.SubElement(ET.SubElement(project, f"{P}CodeBook"), f"{P}Codes")
-    tops = [c for c in codes.values() if "/" not in c.key or c.key.count("/") == 1 and c.key.startswith("stage/")]
+    nested = {child.key for code in codes.values() for child in code.children}
+    tops = [c for c in codes.values() if c.key not in nested]
 
     def add(parent, code):
         element = ET.SubElement(parent, f"{P}Code", guid=code.guid.upper(), name=code.name,
@@ -190,3 +192,39 @@ def test_not_a_project_or_an_unknown_case_is_named(tmp_path, codes):
     assert result.exit_code == 1 and "cases id: no YAML case file in cases holds case 'nowhere'" in result.output
     result = CliRunner().invoke(main, ["import", "refi-qda", str(project), str(NINGBO), "--case", CASE, "--force"])
     assert result.exit_code == 1 and "is the case's own file" in result.output
+
+
+def test_codes_given_new_guids_by_the_qda_program_are_found_by_their_description(tmp_path, codes):
+    # Some programs give imported codes GUIDs of their own; the description's first line still names the word.
+    def rename(code):
+        return replace(code, key=f"renamed/{code.key}", children=tuple(rename(c) for c in code.children))
+
+    renamed = {}
+    for code in codes.values():
+        if not any(code in other.children for other in codes.values()):  # a heading: rename its whole tree
+            for old, new in zip(code.walk(), rename(code).walk()):
+                renamed[old.key] = new
+    assert renamed["outcome/action-stability-raised"].guid != codes["outcome/action-stability-raised"].guid
+    project = write_project(tmp_path / "p.qdpx", renamed, [("subsidy", "outcome/action-stability-raised", "Li Na")])
+    result = run(tmp_path, project)
+    assert result.exit_code == 0, result.output
+    case = validate_paths([tmp_path / "out.yaml"]).cases[0]
+    assert [(o.stage, o.outcomes) for o in case.observations][-1] == ("evaluation", ("action-stability-raised",))
+
+
+def test_each_users_codings_in_their_own_file_are_compared_by_agreement(tmp_path, codes):
+    codings = [("premises", "condition/partners-weak-and-few/fails", "Li Na"),
+               ("premises", "condition/partners-weak-and-few/holds", "Wang Wei"),
+               ("subsidy", "outcome/action-stability-raised", "Li Na"),
+               ("subsidy", "outcome/action-stability-raised", "Wang Wei")]
+    project = write_project(tmp_path / "p.qdpx", codes, codings)
+    for user, name in (("Li Na", "li.yaml"), ("Wang Wei", "wang.yaml")):
+        imported = CliRunner().invoke(main, ["import", "refi-qda", str(project), str(tmp_path / name), "--case", CASE,
+                                             "--user", user])
+        assert imported.exit_code == 0, imported.output
+    compared = CliRunner().invoke(main, ["agreement", str(tmp_path / "li.yaml"), str(tmp_path / "wang.yaml")])
+    assert compared.exit_code == 0, compared.output
+    disagreements = [line.strip() for line in compared.output.splitlines() if line.startswith(f"  {CASE} ")]
+    assert len(disagreements) == 1
+    assert disagreements[0].startswith(f"{CASE} conditions.partners-weak-and-few: li.yaml false (li.yaml:")
+    assert "wang.yaml true (wang.yaml:" in disagreements[0]
