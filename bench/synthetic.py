@@ -59,8 +59,9 @@ MECHANISMS = {
         "ActionStabilityRaised", "CooperationSustainabilityRaised", "CollectiveSurvivalSecured"]),
 }
 EVIDENCE_KINDS = ["SemiStructuredInterview", "FocusGroup", "SecondaryData"]
-CONDITIONS = ["ServiceImmature", "AreaNeedsTopDownDeployment", "PartnersWeakAndFew", "LeadersHaveRichSocialTies",
-              "PartnersStrongProfessionals", "ResultsMeasurableByMarket", "ServiceMustTransformOrUpgrade",
+CONDITIONS = ["ServiceImmature", "AreaNeedsTopDownDeployment", "PartnersWeak", "FewPartnersToChooseFrom",
+              "LeadersHaveRichSocialTies", "PartnersStrongProfessionals", "MeasurableMarketStandard",
+              "ComparableMarketObject", "ServiceMustTransform", "ServiceMustUpgrade",
               "PartnersSomewhatStrongButLackKeyResources"]
 INDICATORS = ["OperatingAtLoss", "ServiceVolume", "UserSatisfaction", "FinancialBalance"]
 

@@ -78,12 +78,22 @@ OUTCOME_TO_IRI = {
 CONDITION_TO_IRI = {
     "service-immature": COP.ServiceImmature,
     "area-needs-top-down-deployment": COP.AreaNeedsTopDownDeployment,
-    "partners-weak-and-few": COP.PartnersWeakAndFew,
+    "partners-weak": COP.PartnersWeak,
+    "few-partners-to-choose-from": COP.FewPartnersToChooseFrom,
     "leaders-have-rich-social-ties": COP.LeadersHaveRichSocialTies,
     "partners-strong-professionals": COP.PartnersStrongProfessionals,
-    "results-measurable-by-market": COP.ResultsMeasurableByMarket,
-    "service-must-transform-or-upgrade": COP.ServiceMustTransformOrUpgrade,
+    "measurable-market-standard": COP.MeasurableMarketStandard,
+    "comparable-market-object": COP.ComparableMarketObject,
+    "service-must-transform": COP.ServiceMustTransform,
+    "service-must-upgrade": COP.ServiceMustUpgrade,
     "partners-somewhat-strong-but-lack-key-resources": COP.PartnersSomewhatStrongButLackKeyResources,
+}
+# Condition words of earlier drafts, each of which merged two conditions the source lists apart; a file
+# that still uses one is told which two words to code instead (each with its own holds and evidence).
+RETIRED_CONDITION_TO_WORDS = {
+    "partners-weak-and-few": ("partners-weak", "few-partners-to-choose-from"),
+    "results-measurable-by-market": ("measurable-market-standard", "comparable-market-object"),
+    "service-must-transform-or-upgrade": ("service-must-transform", "service-must-upgrade"),
 }
 CHARACTERISTIC_TO_IRI = {
     "diverse-subjects": COP.DiverseSubjects,

@@ -63,7 +63,7 @@ class TruthTable:
 
 
 def truth_table(store, outcome: str, threshold: float | None = None) -> TruthTable:
-    """Tabulate every case of the store: its two levels and eight conditions as crisp sets, then the outcome.
+    """Tabulate every case of the store: its two levels and eleven conditions as crisp sets, then the outcome.
 
     Raises:
         TruthTableError: the outcome is unknown, or a performance indicator's values are not true/false, or

@@ -344,6 +344,10 @@ def _check_value(node: Node, spec: Spec, problems: list[Problem], refs: list) ->
         except ValueError:
             return bad(f"{value!r} is not a date; write YYYY-MM-DD")
     if spec.kind == "enum":
+        if spec.vocabulary is cf.CONDITION_TO_IRI and value in cf.RETIRED_CONDITION_TO_WORDS:
+            first, second = cf.RETIRED_CONDITION_TO_WORDS[value]
+            return bad(f"{value!r} merged two conditions the source lists apart; code {first} and {second}, "
+                       "each as its own assessment")
         if not isinstance(value, str) or value not in spec.vocabulary:
             return bad(f"{value!r} is not one of {', '.join(spec.vocabulary)}")
         return value

@@ -64,16 +64,16 @@ def test_two_codings_of_a_shipped_case_give_the_hand_computed_figures(pair):
     result = agreement([read_coding(p) for p in pair])
     assert result.coders == [("li-na", "A.yaml"), ("wang-wei", "B.yaml")]
     assert result.cases == [CASE] and result.uncompared == []
-    # Units both coders coded: 2 levels, 2 conditions (service-immature is B's alone, so no pair), 4 characteristics,
-    # 11 outcomes at the stages the theory pairs them with + interest-equilibrium-raised at design = 20 units.
-    # 6 disagree: resources, one condition, reciprocal-interests, and three outcomes; 14/20 agree.
+    # Units both coders coded: 2 levels, 3 conditions (service-immature is B's alone, so no pair), 4 characteristics,
+    # 11 outcomes at the stages the theory pairs them with + interest-equilibrium-raised at design = 21 units.
+    # 6 disagree: resources, one condition, reciprocal-interests, and three outcomes; 15/21 agree.
     assert {k: (f.units, f.agreement) for k, f in result.by_kind.items()} == {
-        "levels": (2, 0.5), "conditions": (2, 0.5), "characteristics": (4, 0.75), "outcomes": (12, 0.75)}
-    assert (result.overall.units, result.overall.agreement) == (20, 0.7)
+        "levels": (2, 0.5), "conditions": (3, 2 / 3), "characteristics": (4, 0.75), "outcomes": (12, 0.75)}
+    assert (result.overall.units, result.overall.agreement) == (21, 15 / 21)
     # By hand, nominal alpha with two coders and no gap: alpha = 1 - (n - 1) * 2D / (n^2 - sum n_c^2), n values,
-    # D disagreeing units, n_c how often value c was given. Overall n = 40, D = 6, and the values come
-    # low 3, high 1, true 3, false 1, yes 18, no 14: alpha = 1 - 39 * 12 / (1600 - 540) = 1 - 468/1060.
-    assert result.overall.alpha == pytest.approx(1 - 468 / 1060)
+    # D disagreeing units, n_c how often value c was given. Overall n = 42, D = 6, and the values come
+    # low 3, high 1, true 5, false 1, yes 18, no 14: alpha = 1 - 41 * 12 / (1764 - 556) = 1 - 492/1208.
+    assert result.overall.alpha == pytest.approx(1 - 492 / 1208)
     # Outcomes alone: n = 24, D = 3, yes 11, no 13: 1 - 23 * 6 / (576 - 290).
     assert result.by_kind["outcomes"].alpha == pytest.approx(1 - 138 / 286)
     # Characteristics: n = 8, D = 1, yes 7, no 1: 1 - 7 * 2 / (64 - 50) = 0, agreement at chance.
@@ -112,7 +112,7 @@ def test_the_command_prints_the_figures_and_exits_0(pair):
     out = run.output.splitlines()
     assert out[0] == f"2 codings (li-na (A.yaml), wang-wei (B.yaml)) of 1 case(s): {CASE}"
     rows = {s.split()[0]: s.split()[1:] for s in out[2:] if len(s.split()) == 4}
-    assert rows["overall"] == ["20", "70.0%", f"{1 - 468 / 1060:.3f}"]
+    assert rows["overall"] == ["21", "71.4%", f"{1 - 492 / 1208:.3f}"]
     assert rows["outcomes"] == ["12", "75.0%", f"{1 - 138 / 286:.3f}"]
     assert rows["service-immature"] == ["0", "n/a", "n/a"]
     assert "7 disagreement(s):" in out
@@ -144,7 +144,7 @@ def test_a_workbook_coding_compares_with_a_yaml_coding(pair, tmp_path):
     a, b = pair
     book = workbook_from_yaml([a], tmp_path / "A.xlsx")
     result = agreement([read_coding(book), read_coding(b)])
-    assert result.overall.agreement == 0.7 and result.overall.alpha == pytest.approx(1 - 468 / 1060)
+    assert result.overall.agreement == 15 / 21 and result.overall.alpha == pytest.approx(1 - 492 / 1208)
     assert str(result.disagreements[0]).startswith(f"{CASE} levels.resources: li-na high (A.xlsx sheet cases row 2)")
 
 

@@ -65,9 +65,11 @@ def test_cq3_cases_in_one_mode(shipped_store):
 def test_cq4_the_meal_centre_fails_its_modes_conditions(shipped_store):
     rows = run(shipped_store, "unmet_conditions")
     assert [(r["case"], r["mode"], r["condition"], r["status"], r["modeUnmet"]) for r in rows] == [
-        (case("hangzhou-community-meal-centre"), str(COP.ComplementaryAdvantage), str(COP.PartnersStrongProfessionals),
+        (case("hangzhou-community-meal-centre"), str(COP.ComplementaryAdvantage), str(COP.ComparableMarketObject),
          "fails", "true"),
-        (case("hangzhou-community-meal-centre"), str(COP.ComplementaryAdvantage), str(COP.ResultsMeasurableByMarket),
+        (case("hangzhou-community-meal-centre"), str(COP.ComplementaryAdvantage), str(COP.MeasurableMarketStandard),
+         "fails", "true"),
+        (case("hangzhou-community-meal-centre"), str(COP.ComplementaryAdvantage), str(COP.PartnersStrongProfessionals),
          "fails", "true"),
     ]
     assert rows[1]["justification"].startswith("The capped price is far below cost")

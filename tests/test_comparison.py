@@ -59,7 +59,7 @@ def test_every_cell_is_what_the_case_files_say(shipped_matrix):
     assert values(shipped_matrix.rows[1], "mode") == {str(COP.ComplementaryAdvantage)}  # hangzhou: low, low
     # Every condition and mechanism has its column in every matrix; indicators those some case records.
     keyed = [c for c in shipped_matrix.columns if c.key]
-    assert sum(c.dimension == "condition" for c in keyed) == 8 and sum(c.dimension == "outcomes" for c in keyed) == 3
+    assert sum(c.dimension == "condition" for c in keyed) == 11 and sum(c.dimension == "outcomes" for c in keyed) == 3
 
 
 def rows_of(response) -> list[list[str]]:
@@ -117,7 +117,7 @@ def test_the_codebook_page_gives_every_rule_in_the_pages_language(client):
             row = page.split(f'<tr id="{section.key}-{word}">', 1)[1].split("</tr>", 1)[0]
             assert shown(entry["rule"]["zh"]) in row and f"<code>{word}</code>" in row
             assert "counter" not in entry or shown(entry["counter"]["zh"]) in row
-    assert page.count('<tr id="') == sum(len(s.codes) for s in sections) == 68
+    assert page.count('<tr id="') == sum(len(s.codes) for s in sections) == 71
     assert shown(sections[0].texts["rule"]["en"]) in client.get("/codebook?lang=en").get_data(as_text=True)
 
 

@@ -310,6 +310,25 @@ def test_case_with_high_and_low_authority_is_inconsistent(built):
         run_hermit([built.parent / "build" / "coprokg.owl", g], infer_property_values=False)
 
 
+@pytest.mark.reasoner
+@pytest.mark.parametrize("reasoner", [run_hermit, run_pellet], ids=["HermiT", "Pellet"])
+def test_a_case_that_meets_and_fails_one_condition_is_inconsistent(built, reasoner):
+    """Issue 14: cop:meetsCondition and cop:failsCondition are disjoint; meeting one condition and failing
+    another stays consistent (the conditions are all different)."""
+    case = ID["case/ontology-test-both-ways"]
+    fine = Graph()
+    fine.add((case, RDF.type, COP.CoproductionCase))
+    fine.add((case, COP.meetsCondition, COP.PartnersWeak))
+    fine.add((case, COP.failsCondition, COP.FewPartnersToChooseFrom))
+    reasoner([built.parent / "build" / "coprokg.owl", fine], infer_property_values=False)
+    both = Graph()
+    both.add((case, RDF.type, COP.CoproductionCase))
+    both.add((case, COP.meetsCondition, COP.PartnersWeak))
+    both.add((case, COP.failsCondition, COP.PartnersWeak))
+    with pytest.raises(InconsistentOntology):
+        reasoner([built.parent / "build" / "coprokg.owl", both], infer_property_values=False)
+
+
 def test_inconsistency_is_a_reasoning_error():
     assert issubclass(InconsistentOntology, ReasoningError)
 

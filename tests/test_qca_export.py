@@ -44,10 +44,10 @@ def test_shipped_cases_as_a_truth_table_r_reads_as_it_is(shipped_store, tmp_path
     assert list(cases) == [BEIJING, HANGZHOU, NINGBO, SHANGHAI]
     assert set(table.illustrative) == set(cases)
     assert list(cases[BEIJING]) == [
-        "AUTHORITY", "RESOURCES", "SERVICE_IMMATURE", "AREA_NEEDS_TOP_DOWN_DEPLOYMENT", "PARTNERS_WEAK_AND_FEW",
-        "LEADERS_HAVE_RICH_SOCIAL_TIES", "PARTNERS_STRONG_PROFESSIONALS", "RESULTS_MEASURABLE_BY_MARKET",
-        "SERVICE_MUST_TRANSFORM_OR_UPGRADE", "PARTNERS_SOMEWHAT_STRONG_BUT_LACK_KEY_RESOURCES",
-        "COLLECTIVE_SURVIVAL_SECURED"]
+        "AUTHORITY", "RESOURCES", "SERVICE_IMMATURE", "AREA_NEEDS_TOP_DOWN_DEPLOYMENT", "PARTNERS_WEAK",
+        "FEW_PARTNERS_TO_CHOOSE_FROM", "LEADERS_HAVE_RICH_SOCIAL_TIES", "PARTNERS_STRONG_PROFESSIONALS",
+        "MEASURABLE_MARKET_STANDARD", "COMPARABLE_MARKET_OBJECT", "SERVICE_MUST_TRANSFORM", "SERVICE_MUST_UPGRADE",
+        "PARTNERS_SOMEWHAT_STRONG_BUT_LACK_KEY_RESOURCES", "COLLECTIVE_SURVIVAL_SECURED"]
     levels = {case: (row["AUTHORITY"], row["RESOURCES"]) for case, row in cases.items()}
     assert levels == {BEIJING: (1, 0), HANGZHOU: (0, 0), NINGBO: (0, 1), SHANGHAI: (1, 1)}
     # A condition is 1 where it holds, 0 where it fails, NA where the case did not assess it.
@@ -56,7 +56,7 @@ def test_shipped_cases_as_a_truth_table_r_reads_as_it_is(shipped_store, tmp_path
     assert {case: row["SERVICE_IMMATURE"] for case, row in cases.items()} == {
         BEIJING: None, HANGZHOU: None, NINGBO: None, SHANGHAI: 1}
     assert sum(v is not None for row in cases.values() for k, v in row.items() if k not in (
-        "AUTHORITY", "RESOURCES", "COLLECTIVE_SURVIVAL_SECURED")) == 9  # the nine assessments the cases hold
+        "AUTHORITY", "RESOURCES", "COLLECTIVE_SURVIVAL_SECURED")) == 12  # the twelve assessments the cases hold
     # The outcome: shown (1); observed at its stage, the evaluation, without it (0); that stage not observed (NA).
     assert {case: row["COLLECTIVE_SURVIVAL_SECURED"] for case, row in cases.items()} == {
         BEIJING: None, HANGZHOU: 0, NINGBO: 1, SHANGHAI: 0}

@@ -95,7 +95,7 @@ CODINGS = [
     ("subsidy", "outcome/action-stability-raised", "Li Na"),
     ("subsidy", "resources/high", "Li Na"),
     ("premises", "condition/partners-somewhat-strong-but-lack-key-resources/holds", "Li Na"),
-    ("premises", "condition/partners-weak-and-few/fails", "Li Na"),
+    ("premises", "condition/partners-weak/fails", "Li Na"),
     ("premises", "characteristic/reciprocal-interests", "Li Na"),
 ]
 
@@ -128,8 +128,8 @@ def test_coded_segments_become_evidence_with_locators_and_codings(tmp_path, code
         evidence_id(s): ({"zh": SEGMENTS[s]}, locator(s), "interview") for s in SEGMENTS}
     assert len(case.evidence) == len(shipped["evidence"]) + 3  # the file's own evidence is all kept
     conditions = {c.condition: c for c in case.conditions}
-    assert conditions["partners-weak-and-few"].holds is False  # new, attributed to the QDA user
-    assert (conditions["partners-weak-and-few"].coder, str(conditions["partners-weak-and-few"].coded_on)) == (
+    assert conditions["partners-weak"].holds is False  # new, attributed to the QDA user
+    assert (conditions["partners-weak"].coder, str(conditions["partners-weak"].coded_on)) == (
         "li-na", "2024-05-01")
     assert conditions["partners-somewhat-strong-but-lack-key-resources"].evidence == ("NB-I-01", evidence_id("premises"))
     assert case.resources_evidence[-1] == evidence_id("subsidy") and case.resources == "high"
@@ -139,7 +139,7 @@ def test_coded_segments_become_evidence_with_locators_and_codings(tmp_path, code
         ("evaluation", "encapsulation", ("action-stability-raised",), (evidence_id("subsidy"),))]
     # Every change is said, and so is what was left out.
     assert "left out 1 coding(s) with codes that are not CoproKG's: breakfast" in result.output
-    assert (f"  condition partners-weak-and-few: holds false, new, coded by li-na; evidence: {evidence_id('premises')}"
+    assert (f"  condition partners-weak: holds false, new, coded by li-na; evidence: {evidence_id('premises')}"
             in result.output)
     assert "  resources high: as the file says; evidence added:" in result.output
     assert "  characteristics already listed: reciprocal-interests" in result.output
@@ -148,33 +148,33 @@ def test_coded_segments_become_evidence_with_locators_and_codings(tmp_path, code
 
 def test_a_segment_contradicting_the_file_is_refused_and_nothing_written(tmp_path, codes):
     project = write_project(tmp_path / "p.qdpx", codes, [("subsidy", "authority/high", "Li Na"),
-                                                          ("premises", "condition/service-must-transform-or-upgrade/fails",
+                                                          ("premises", "condition/service-must-transform/fails",
                                                            "Li Na")])
     result = run(tmp_path, project)
     assert result.exit_code == 1
     lines = NINGBO.read_text(encoding="utf-8").splitlines()
     authority = lines.index("authority: low") + 1
-    condition = lines.index("  - condition: service-must-transform-or-upgrade") + 1
+    condition = lines.index("  - condition: service-must-transform") + 1
     assert (f"cases/{NINGBO.name}:{authority} authority: the file says 'low', the project 'high' "
             f"({locator('subsidy')} (authority/high by Li Na))") in result.output
-    assert (f"cases/{NINGBO.name}:{condition} conditions.service-must-transform-or-upgrade: the file says holds: true, "
+    assert (f"cases/{NINGBO.name}:{condition} conditions.service-must-transform: the file says holds: true, "
             "the project fails") in result.output
     assert "2 error(s); nothing was written" in result.output
     assert not (tmp_path / "out.yaml").exists()
 
 
 def test_two_users_on_one_assessment_need_user_and_reimport_is_refused(tmp_path, codes):
-    codings = [("premises", "condition/partners-weak-and-few/fails", "Li Na"),
-               ("subsidy", "condition/partners-weak-and-few/fails", "Wang Wei")]
+    codings = [("premises", "condition/partners-weak/fails", "Li Na"),
+               ("subsidy", "condition/partners-weak/fails", "Wang Wei")]
     project = write_project(tmp_path / "p.qdpx", codes, codings)
     result = run(tmp_path, project)
     assert result.exit_code == 1
-    assert "p.qdpx condition partners-weak-and-few: coded by Li Na, Wang Wei; an assessment has one coder" in result.output
+    assert "p.qdpx condition partners-weak: coded by Li Na, Wang Wei; an assessment has one coder" in result.output
     result = run(tmp_path, project, "--user", "Wang Wei")
     assert result.exit_code == 0, result.output
     case = validate_paths([tmp_path / "out.yaml"]).cases[0]
     assert [(c.condition, c.coder, c.evidence) for c in case.conditions][-1] == (
-        "partners-weak-and-few", "wang-wei", (evidence_id("subsidy"),))
+        "partners-weak", "wang-wei", (evidence_id("subsidy"),))
     # The written file as the base of the same import again: its evidence is already there.
     again = CliRunner().invoke(main, ["import", "refi-qda", str(project), str(tmp_path / "again.yaml"), "--case", CASE,
                                       "--base", str(tmp_path / "out.yaml"), "--user", "Wang Wei"])
@@ -213,8 +213,8 @@ def test_codes_given_new_guids_by_the_qda_program_are_found_by_their_description
 
 
 def test_each_users_codings_in_their_own_file_are_compared_by_agreement(tmp_path, codes):
-    codings = [("premises", "condition/partners-weak-and-few/fails", "Li Na"),
-               ("premises", "condition/partners-weak-and-few/holds", "Wang Wei"),
+    codings = [("premises", "condition/partners-weak/fails", "Li Na"),
+               ("premises", "condition/partners-weak/holds", "Wang Wei"),
                ("subsidy", "outcome/action-stability-raised", "Li Na"),
                ("subsidy", "outcome/action-stability-raised", "Wang Wei")]
     project = write_project(tmp_path / "p.qdpx", codes, codings)
@@ -226,5 +226,5 @@ def test_each_users_codings_in_their_own_file_are_compared_by_agreement(tmp_path
     assert compared.exit_code == 0, compared.output
     disagreements = [line.strip() for line in compared.output.splitlines() if line.startswith(f"  {CASE} ")]
     assert len(disagreements) == 1
-    assert disagreements[0].startswith(f"{CASE} conditions.partners-weak-and-few: li.yaml false (li.yaml:")
+    assert disagreements[0].startswith(f"{CASE} conditions.partners-weak: li.yaml false (li.yaml:")
     assert "wang.yaml true (wang.yaml:" in disagreements[0]

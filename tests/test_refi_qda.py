@@ -20,7 +20,7 @@ def qdc(tmp_path_factory):
     out = tmp_path_factory.mktemp("qdc") / "coprokg.qdc"
     run = CliRunner().invoke(main, ["export", "refi-qda", str(out)])
     assert run.exit_code == 0, run.output
-    assert run.output.startswith(f"wrote {out}: 44 codable codes under 7 headings")
+    assert run.output.startswith(f"wrote {out}: 50 codable codes under 7 headings")
     return out
 
 
@@ -59,7 +59,7 @@ def test_every_theory_word_is_one_codable_code_where_the_theory_puts_it(qdc):
         ("outcome", cf.OUTCOME_TO_IRI), ("authority", cf.AUTHORITY_TO_IRI), ("resources", cf.RESOURCES_TO_IRI),
         ("characteristic", cf.CHARACTERISTIC_TO_IRI)) for word in table}
     expected |= {f"condition: {w}, holds: {h}" for w in cf.CONDITION_TO_IRI for h in ("true", "false")}
-    assert codable == expected and len(codable) == 44
+    assert codable == expected and len(codable) == 50
     # Headings group codes and are not coded themselves: the four groups and each condition.
     assert {k for k, c in found.items() if c.get("isCodable") == "false"} == {
         "authority", "resources", "condition", "characteristic", *(f"condition: {w}" for w in cf.CONDITION_TO_IRI)}
@@ -93,7 +93,7 @@ def test_names_are_bilingual_and_descriptions_carry_the_codebooks_rules(qdc):
 
 def test_guids_are_unique_and_the_same_in_every_export(qdc, tmp_path):
     guids = [c.get("guid") for c in etree.parse(str(qdc)).iter("{urn:QDA-XML:codebook:1.0}Code")]
-    assert len(guids) == len(set(guids)) == 56
+    assert len(guids) == len(set(guids)) == 65
     again = tmp_path / "again.qdc"
     assert CliRunner().invoke(main, ["export", "refi-qda", str(again)]).exit_code == 0
     assert again.read_bytes() == qdc.read_bytes()

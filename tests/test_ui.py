@@ -288,7 +288,7 @@ def test_compare_sets_the_cases_side_by_side_and_filters_them(browser, base_url,
         shown = browser.find_elements(By.CSS_SELECTOR, f"#compare-table td.status.{status}")
         held = select(shipped_store, f"SELECT ?c ?k WHERE {{ ?c cop:{predicate} ?k }}")
         assert len(shown) == len(held) and {cell.text for cell in shown} == {words}
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#compare-table td.status.not-assessed")) == 8 * 4 - 9
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#compare-table td.status.not-assessed")) == 11 * 4 - 12
     header = browser.find_element(By.CSS_SELECTOR, f'#compare-table thead th[data-column="{COP.SurvivalMechanism}"]')
     assert header.text == "存续机制"
     screenshot(browser, "27-compare-zh")
@@ -302,9 +302,9 @@ def test_compare_sets_the_cases_side_by_side_and_filters_them(browser, base_url,
     assert download.status_code == 200 and download.text.splitlines()[1].startswith("ningbo-home-care-platform,")
     screenshot(browser, "28-compare-filtered-zh")
     # A column's heading leads to its coding rule.
-    browser.find_element(By.CSS_SELECTOR, f'#compare-table thead th[data-column="{COP.PartnersWeakAndFew}"] a').click()
-    wait(browser, lambda d: d.current_url.endswith("/codebook#condition-partners-weak-and-few"))
-    assert "当潜在合作方很少且能力不足时为真" in browser.find_element(By.ID, "condition-partners-weak-and-few").text
+    browser.find_element(By.CSS_SELECTOR, f'#compare-table thead th[data-column="{COP.FewPartnersToChooseFrom}"] a').click()
+    wait(browser, lambda d: d.current_url.endswith("/codebook#condition-few-partners-to-choose-from"))
+    assert "当前来合作的潜在伙伴很少、政府几乎无从选择时为真" in browser.find_element(By.ID, "condition-few-partners-to-choose-from").text
     screenshot(browser, "29-codebook-zh")
 
 

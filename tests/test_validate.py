@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 
 import yaml
@@ -67,6 +69,20 @@ def test_sector_outside_its_vocabulary(tmp_path):
     assert problems_for(tmp_path, MINIMAL.replace("sector: state", "sector: government")) == [
         "case.yaml:14 actors[0].sector: 'government' is not one of state, market, society, family"
     ]
+
+
+@pytest.mark.parametrize("retired,first,second", [
+    ("partners-weak-and-few", "partners-weak", "few-partners-to-choose-from"),
+    ("results-measurable-by-market", "measurable-market-standard", "comparable-market-object"),
+    ("service-must-transform-or-upgrade", "service-must-transform", "service-must-upgrade"),
+])
+def test_a_merged_condition_word_names_the_two_to_code_instead(tmp_path, retired, first, second):
+    """Issue 14: three condition words of earlier drafts each merged two conditions the source lists apart."""
+    text = MINIMAL + f"conditions:\n  - condition: {retired}\n    holds: true\n"
+    line = text.splitlines().index(f"  - condition: {retired}") + 1
+    assert problems_for(tmp_path, text) == [
+        f"case.yaml:{line} conditions[0].condition: {retired!r} merged two conditions the source lists apart; "
+        f"code {first} and {second}, each as its own assessment"]
 
 
 def test_unknown_field(tmp_path):

@@ -12,7 +12,7 @@ from kg.namespaces import COP, DCTERMS, RDF, case_iri, compact_iri
 from server.ui.blueprint import bp
 from server.ui.language import texts
 from server.ui.mechanisms import stage_rank
-from server.ui.modes import condition_status, mode_unmet
+from server.ui.modes import condition_status, failing_conditions, mode_conditions as mode_conditions_of
 from server.ui.reading import collect, is_true, same_term, select, statements_about
 from server.ui.terms import label, labels
 
@@ -111,13 +111,14 @@ def case(case_id: str):
     modes_view = [m for m in facts.get(str(COP.hasMode), [])]
     status = condition_status().get(subject.value, {})
     mode_conditions = []
-    mode_verdicts = []  # per mode: are its conditions alternatives, and does the case fail it as a whole
+    mode_verdicts = []  # per mode: has it alternative conditions, and does the case fail it as a whole
     for mode in modes_view:
-        rows = [row for row in select("mode_conditions", mode=mode) if "condition" in row]
-        held = [status.get(row["condition"].value) for row in rows]
-        mode_conditions += [{"condition": row["condition"], "holds": h} for row, h in zip(rows, held)]
-        alternatives = any(is_true(row.get("alternatives")) for row in rows)
-        mode_verdicts.append({"alternatives": alternatives, "unmet": mode_unmet(held, alternatives)})
+        listed, alternatives = mode_conditions_of(mode=mode)
+        conditions = listed.get(mode.value, [])
+        held = {c.value: status.get(c.value) for c in conditions}
+        mode_conditions += [{"condition": c, "holds": held[c.value]} for c in conditions]
+        mode_verdicts.append({"alternatives": any(alternatives[mode.value].values()),
+                              "unmet": bool(failing_conditions(held, alternatives[mode.value]))})
     return render_template(
         "case.html", subject=subject, case_id=case_id, facts=facts, by_sector=by_sector, unsectored=unsectored,
         observations=observations, evidence=evidence, assessments=assessments, performance=performance,

@@ -26,29 +26,37 @@ def condition_status() -> dict[str, dict[str, bool]]:
     return status
 
 
-def mode_unmet(holds: list[bool | None], alternatives: bool) -> bool:
-    """Whether a case fails its mode as a whole, given whether it meets each of the mode's conditions.
+def mode_conditions(**bindings) -> tuple[dict[str, list], dict[str, dict[str, set[str]]]]:
+    """Give each mode's conditions in order, and per mode each condition's alternatives (empty: none)."""
+    conditions: dict[str, list] = {}
+    alternatives: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for row in select("mode_conditions", **bindings):
+        listed = conditions.setdefault(row["mode"].value, [])  # a mode without conditions is still a mode
+        if "condition" not in row:
+            continue
+        if not any(c.value == row["condition"].value for c in listed):
+            listed.append(row["condition"])
+        if "alternative" in row:
+            alternatives[row["mode"].value][row["condition"].value].add(row["alternative"].value)
+    return conditions, alternatives
 
-    The rule of cop:ModeConditionMismatchCase: one failed condition fails the mode, except where the
-    conditions are alternatives (the sharing-assisted mode's, joined by "or" in the source), when all
-    must fail. A condition not assessed (None) is unknown, not failed.
+
+def failing_conditions(holds: dict[str, bool | None], alternatives: dict[str, set[str]]) -> set[str]:
+    """The conditions by which a case fails its mode, given whether it meets each of the mode's conditions.
+
+    The rule of cop:ModeConditionMismatchCase: a failed condition fails the mode, unless the source joins it
+    with "or" to others (cop:alternativeCondition), when it and every alternative must fail. A condition not
+    assessed (None) is unknown, not failed.
     """
-    failed = [h is False for h in holds]
-    return bool(failed) and (all(failed) if alternatives else any(failed))
+    return {c for c, held in holds.items()
+            if held is False and all(holds.get(a) is False for a in alternatives.get(c, ()))}
 
 
 @bp.get("/modes")
 def modes():
     """Draw the 2×2 of modes, each case in the cell its two levels put it, with unmet conditions flagged."""
     cell_of_mode = {row["mode"].value: (row["authority"].value, row["resources"].value) for row in select("mode_cells")}
-    conditions: dict[str, list] = defaultdict(list)
-    alternatives: set[str] = set()  # modes whose conditions are alternatives ("or" in the source)
-    for row in select("mode_conditions"):
-        listed = conditions.setdefault(row["mode"].value, [])  # a mode without conditions is still a mode
-        if "condition" in row:
-            listed.append(row["condition"])
-        if is_true(row.get("alternatives")):
-            alternatives.add(row["mode"].value)
+    conditions, alternatives = mode_conditions()
     status = condition_status()
     cases: dict[str, dict] = {}
     for row in select("case_placement"):
@@ -66,13 +74,16 @@ def modes():
     unplaced = []
     for case in sorted(cases.values(), key=lambda c: label(c["term"]).lower()):
         checks = []
-        case["mode_unmet"] = False
+        failing: set[str] = set()
         for mode in case["modes"]:
-            holds = [status.get(case["term"].value, {}).get(c.value) for c in conditions.get(mode, [])]
-            checks += [{"condition": c, "holds": h} for c, h in zip(conditions.get(mode, []), holds)]
-            case["mode_unmet"] |= mode_unmet(holds, mode in alternatives)
-        # Each failed condition is listed; the chip is flagged only when the mode as a whole is unmet.
-        case["unmet"] = [c["condition"] for c in checks if c["holds"] is False]
+            holds = {c.value: status.get(case["term"].value, {}).get(c.value) for c in conditions.get(mode, [])}
+            checks += [{"condition": c, "holds": holds[c.value]} for c in conditions.get(mode, [])]
+            failing |= failing_conditions(holds, alternatives[mode])
+        case["mode_unmet"] = bool(failing)
+        # Each failed condition is listed; those that fail the mode (and so flag the chip) are marked apart
+        # from a failed alternative whose partner is met or not assessed.
+        case["unmet"] = [{"condition": c["condition"], "fails_mode": c["condition"].value in failing}
+                         for c in checks if c["holds"] is False]
         case["unknown"] = [c["condition"] for c in checks if c["holds"] is None]
         case["met"] = [c["condition"] for c in checks if c["holds"] is True]
         cell = (case["authority"], case["resources"])
